@@ -1,0 +1,33 @@
+# The two commands a newcomer needs: `make demo` and `make test`.
+# Both set up .venv/ first (Python 3.10 + the locked dependencies).
+
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: setup demo test test-fast test-e2e lint lock clean
+
+setup:
+	@bash scripts/setup.sh
+
+demo: setup
+	$(BIN)/seqgen run --task lcd --config demo
+
+test: setup
+	$(BIN)/python -m pytest
+
+test-fast: setup
+	$(BIN)/python -m pytest -m "not e2e"
+
+test-e2e: setup
+	$(BIN)/python -m pytest -m e2e
+
+lint: setup
+	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+
+# Re-resolve requirements/lock.txt from requirements/requirements.in.
+lock: setup
+	$(BIN)/uv pip compile --python $(BIN)/python --python-version 3.10 \
+		requirements/requirements.in -o requirements/lock.txt
+
+clean:
+	rm -rf $(VENV) runs .pytest_cache

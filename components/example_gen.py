@@ -1,0 +1,194 @@
+"""TFX components that generate the LCD and ART datasets with Apache Beam.
+
+The driver only plans shards (a split name and an index range each); workers
+generate and serialize their shard's records, so no process ever holds the
+whole dataset and the same component scales from the DirectRunner to
+Dataflow through the pipeline's `beam_pipeline_args`. Because every record's
+randomness comes from (seed, split, index) alone, the records written do
+not depend on the runner, the number of workers or the shard size.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import os
+import typing
+from typing import Any, ClassVar, Dict, List
+
+import apache_beam as beam
+import numpy as np
+import tensorflow as tf
+from tfx import types
+from tfx.components.util import examples_utils
+from tfx.dsl.components.base import base_beam_component, base_beam_executor, executor_spec
+from tfx.proto import example_gen_pb2
+from tfx.types import artifact_utils, standard_artifacts
+from tfx.types.component_spec import ChannelParameter, ComponentSpec, ExecutionParameter
+
+from components.art_data import ArtDataset
+from components.lcd_data import LcdDataset
+
+EXAMPLES_KEY = "examples"
+FILE_PREFIX = "data_tfrecord"
+_METRICS_NAMESPACE = "seqgen"
+_log = logging.getLogger(__name__)
+
+
+def plan_shards(sizes: Dict[str, int], shard_size: int) -> Dict[str, List[tuple]]:
+    """Index ranges [start, stop) of at most `shard_size` records, per split."""
+    return {
+        split: [(start, min(start + shard_size, size)) for start in range(0, size, shard_size)]
+        for split, size in sizes.items()
+    }
+
+
+def serialize(arrays: Dict[str, np.ndarray]) -> List[bytes]:
+    """Rows of equally long 2-D arrays as serialized tf.Examples."""
+    columns = {name: values.tolist() for name, values in arrays.items()}
+    kinds = {name: values.dtype.kind for name, values in arrays.items()}
+    records = []
+    for row in range(len(next(iter(arrays.values())))):
+        example = tf.train.Example()
+        for name, values in columns.items():
+            feature = example.features.feature[name]
+            if kinds[name] == "f":
+                feature.float_list.value.extend(values[row])
+            elif kinds[name] in "iu":
+                feature.int64_list.value.extend(values[row])
+            else:
+                feature.bytes_list.value.extend(values[row])
+        records.append(example.SerializeToString())
+    return records
+
+
+def _generate_shard(bounds: tuple, dataset: Any, split: str):
+    start, stop = bounds
+    records = serialize(dataset.arrays(split, start, stop))
+    beam.metrics.Metrics.counter(_METRICS_NAMESPACE, f"{split}_examples").inc(len(records))
+    return records
+
+
+def _list_fields(dataset_class: type) -> List[str]:
+    hints = typing.get_type_hints(dataset_class)
+    return [f.name for f in dataclasses.fields(dataset_class) if typing.get_origin(hints[f.name])]
+
+
+def _spec_parameters(dataset_class: type) -> Dict[str, ExecutionParameter]:
+    """One execution parameter per dataset field, so MLMD records each one.
+
+    MLMD stores no lists, so list fields travel as JSON text: that way they
+    are recorded with the execution and take part in the cache key.
+    """
+    hints = typing.get_type_hints(dataset_class)
+    lists = _list_fields(dataset_class)
+    return {
+        f.name: ExecutionParameter(type=str if f.name in lists else hints[f.name])
+        for f in dataclasses.fields(dataset_class)
+    }
+
+
+def _to_exec_properties(dataset: Any) -> Dict[str, Any]:
+    properties = dataclasses.asdict(dataset)
+    for name in _list_fields(type(dataset)):
+        properties[name] = json.dumps(properties[name])
+    return properties
+
+
+def _from_exec_properties(dataset_class: type, properties: Dict[str, Any]) -> Any:
+    params = {f.name: properties[f.name] for f in dataclasses.fields(dataset_class)}
+    for name in _list_fields(dataset_class):
+        params[name] = json.loads(params[name])
+    return dataset_class(**params)
+
+
+class _DatasetExecutor(base_beam_executor.BaseBeamExecutor):
+    """Writes a dataset's splits as gzipped TFRecords of tf.Example."""
+
+    DATASET: ClassVar[type]
+
+    def Do(
+        self,
+        input_dict: Dict[str, List[types.Artifact]],
+        output_dict: Dict[str, List[types.Artifact]],
+        exec_properties: Dict[str, Any],
+    ) -> None:
+        dataset = _from_exec_properties(self.DATASET, exec_properties)
+        examples = artifact_utils.get_single_instance(output_dict[EXAMPLES_KEY])
+        sizes = dataset.split_sizes()
+        shards = plan_shards(sizes, dataset.shard_size)
+        examples.split_names = artifact_utils.encode_split_names(list(sizes))
+        _log.info(
+            "%s: generating %s records in %d shards of at most %d.",
+            type(self).__name__,
+            ", ".join(f"{n} {split}" for split, n in sizes.items()),
+            sum(len(s) for s in shards.values()),
+            dataset.shard_size,
+        )
+        with self._make_beam_pipeline() as pipeline:
+            for split, bounds in shards.items():
+                prefix = os.path.join(artifact_utils.get_split_uri([examples], split), FILE_PREFIX)
+                _ = (
+                    pipeline
+                    | f"PlanShards[{split}]" >> beam.Create(bounds)
+                    | f"Distribute[{split}]" >> beam.Reshuffle()
+                    | f"Generate[{split}]" >> beam.FlatMap(_generate_shard, dataset, split)
+                    | f"Write[{split}]" >> beam.io.WriteToTFRecord(prefix, file_name_suffix=".gz")
+                )
+        examples_utils.set_payload_format(examples, example_gen_pb2.FORMAT_TF_EXAMPLE)
+        for split, size in sizes.items():
+            examples.set_int_custom_property(f"num_examples_{split}", size)
+        _log.info("%s: wrote %s", type(self).__name__, examples.uri)
+
+
+class _DatasetComponent(base_beam_component.BaseBeamComponent):
+    """Builds its spec from a validated dataset, so bad values fail at build time."""
+
+    DATASET: ClassVar[type]
+
+    def __init__(self, **params: Any):
+        dataset = self.DATASET(**params)
+        super().__init__(
+            spec=self.SPEC_CLASS(
+                examples=types.Channel(type=standard_artifacts.Examples),
+                **_to_exec_properties(dataset),
+            )
+        )
+        self.dataset = dataset
+
+
+class LcdExampleGenSpec(ComponentSpec):
+    PARAMETERS = _spec_parameters(LcdDataset)
+    INPUTS: Dict[str, ChannelParameter] = {}
+    OUTPUTS = {EXAMPLES_KEY: ChannelParameter(type=standard_artifacts.Examples)}
+
+
+class LcdExampleGenExecutor(_DatasetExecutor):
+    DATASET = LcdDataset
+
+
+class LcdExampleGen(_DatasetComponent):
+    """Linear cosine decay sequences; keyword arguments are LcdDataset's fields."""
+
+    DATASET = LcdDataset
+    SPEC_CLASS = LcdExampleGenSpec
+    EXECUTOR_SPEC = executor_spec.BeamExecutorSpec(LcdExampleGenExecutor)
+
+
+class ArtExampleGenSpec(ComponentSpec):
+    PARAMETERS = _spec_parameters(ArtDataset)
+    INPUTS: Dict[str, ChannelParameter] = {}
+    OUTPUTS = {EXAMPLES_KEY: ChannelParameter(type=standard_artifacts.Examples)}
+
+
+class ArtExampleGenExecutor(_DatasetExecutor):
+    DATASET = ArtDataset
+
+
+class ArtExampleGen(_DatasetComponent):
+    """Associative retrieval queries; keyword arguments are ArtDataset's fields."""
+
+    DATASET = ArtDataset
+    SPEC_CLASS = ArtExampleGenSpec
+    EXECUTOR_SPEC = executor_spec.BeamExecutorSpec(ArtExampleGenExecutor)

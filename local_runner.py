@@ -1,0 +1,55 @@
+"""Runs the tfx-seqgen pipeline on one machine: LocalDagRunner, SQLite MLMD, local files."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+from typing import List
+
+from tfx import v1 as tfx
+
+from pipeline import configs, run_summary
+from pipeline.pipeline import create_pipeline
+
+DEFAULT_RUNS_DIR = "runs"
+_log = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass
+class LocalRun:
+    pipeline_name: str
+    pipeline_root: str
+    metadata_path: str
+    components: List[run_summary.ComponentRun]
+
+
+def pipeline_name(task: str, config: str) -> str:
+    return f"seqgen-{task}-{config}"
+
+
+def run(
+    task: str,
+    config: str = "demo",
+    pipeline_root: str | None = None,
+    beam_args: List[str] | None = None,
+    data_overrides: dict | None = None,
+) -> LocalRun:
+    """Runs the pipeline to completion and reads back what each component did."""
+    name = pipeline_name(task, config)
+    root = os.path.abspath(pipeline_root or os.path.join(DEFAULT_RUNS_DIR, name))
+    metadata_path = os.path.join(root, "metadata.sqlite")
+    params = {**configs.data_params(task, config), **(data_overrides or {})}
+    pipeline = create_pipeline(
+        pipeline_name=name,
+        pipeline_root=root,
+        task=task,
+        data_params=params,
+        metadata_connection_config=tfx.orchestration.metadata.sqlite_metadata_connection_config(
+            metadata_path
+        ),
+        beam_pipeline_args=beam_args,
+    )
+    _log.info("Running %s under %s", name, root)
+    tfx.orchestration.LocalDagRunner().run(pipeline)
+    return LocalRun(name, root, metadata_path, run_summary.latest_run(metadata_path, name))

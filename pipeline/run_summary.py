@@ -1,0 +1,89 @@
+"""What the latest run of a pipeline did, read back from its MLMD store."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import List
+
+import ml_metadata as mlmd
+from ml_metadata.proto import metadata_store_pb2
+from tfx.orchestration import metadata
+
+_STATES = {
+    metadata_store_pb2.Execution.COMPLETE: "executed",
+    metadata_store_pb2.Execution.CACHED: "cached",
+    metadata_store_pb2.Execution.FAILED: "FAILED",
+    metadata_store_pb2.Execution.RUNNING: "running",
+    metadata_store_pb2.Execution.CANCELED: "canceled",
+}
+
+
+@dataclasses.dataclass
+class Output:
+    key: str
+    type_name: str
+    uri: str
+    properties: dict
+
+
+@dataclasses.dataclass
+class ComponentRun:
+    node_id: str
+    state: str
+    outputs: List[Output]
+
+
+def latest_run(metadata_path: str, pipeline_name: str) -> List[ComponentRun]:
+    """The components of the newest run of `pipeline_name`, in execution order."""
+    store = mlmd.MetadataStore(metadata.sqlite_metadata_connection_config(metadata_path))
+    pipeline_context = store.get_context_by_type_and_name("pipeline", pipeline_name)
+    if pipeline_context is None:
+        raise LookupError(f"{metadata_path} has no run of pipeline {pipeline_name!r}.")
+    in_pipeline = {e.id for e in store.get_executions_by_context(pipeline_context.id)}
+    runs = [
+        c
+        for c in store.get_contexts_by_type("pipeline_run")
+        if any(e.id in in_pipeline for e in store.get_executions_by_context(c.id))
+    ]
+    newest = max(runs, key=lambda c: (c.create_time_since_epoch, c.id))
+    executions = sorted(store.get_executions_by_context(newest.id), key=lambda e: e.id)
+    artifact_types = {t.id: t.name for t in store.get_artifact_types()}
+    summary = []
+    for execution in executions:
+        node_id = next(
+            c.name.split(".", 1)[-1]
+            for c in store.get_contexts_by_execution(execution.id)
+            if c.type == "node"
+        )
+        events = [
+            e
+            for e in store.get_events_by_execution_ids([execution.id])
+            if e.type == metadata_store_pb2.Event.OUTPUT
+        ]
+        artifacts = {a.id: a for a in store.get_artifacts_by_id([e.artifact_id for e in events])}
+        outputs = []
+        for event in events:
+            artifact = artifacts[event.artifact_id]
+            properties = {
+                name: value.int_value or value.string_value
+                for name, value in artifact.custom_properties.items()
+                if name.startswith("num_examples_")
+            }
+            key = event.path.steps[0].key if event.path.steps else ""
+            outputs.append(Output(key, artifact_types[artifact.type_id], artifact.uri, properties))
+        state = _STATES.get(execution.last_known_state, str(execution.last_known_state))
+        summary.append(ComponentRun(node_id, state, outputs))
+    return summary
+
+
+def format_summary(runs: List[ComponentRun]) -> str:
+    lines = []
+    for run in runs:
+        lines.append(f"  {run.node_id:<22} {run.state}")
+        for output in run.outputs:
+            counts = ", ".join(
+                f"{k.removeprefix('num_examples_')}={v}" for k, v in output.properties.items()
+            )
+            extra = f" ({counts})" if counts else ""
+            lines.append(f"      {output.key} [{output.type_name}]{extra}: {output.uri}")
+    return "\n".join(lines)
