@@ -7,6 +7,7 @@ import logging
 import os
 from typing import List
 
+from ml_metadata.proto import metadata_store_pb2
 from tfx import v1 as tfx
 
 from pipeline import configs, run_summary
@@ -22,6 +23,16 @@ class LocalRun:
     pipeline_root: str
     metadata_path: str
     components: List[run_summary.ComponentRun]
+
+
+def _sqlite_config(path: str) -> metadata_store_pb2.ConnectionConfig:
+    """Like TFX's helper, but creates no directory before the pipeline is valid."""
+    config = metadata_store_pb2.ConnectionConfig()
+    config.sqlite.filename_uri = path
+    config.sqlite.connection_mode = (
+        metadata_store_pb2.SqliteMetadataSourceConfig.READWRITE_OPENCREATE
+    )
+    return config
 
 
 def pipeline_name(task: str, config: str) -> str:
@@ -45,11 +56,10 @@ def run(
         pipeline_root=root,
         task=task,
         data_params=params,
-        metadata_connection_config=tfx.orchestration.metadata.sqlite_metadata_connection_config(
-            metadata_path
-        ),
+        metadata_connection_config=_sqlite_config(metadata_path),
         beam_pipeline_args=beam_args,
     )
+    os.makedirs(root, exist_ok=True)
     _log.info("Running %s under %s", name, root)
     tfx.orchestration.LocalDagRunner().run(pipeline)
     return LocalRun(name, root, metadata_path, run_summary.latest_run(metadata_path, name))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import shlex
@@ -13,6 +14,16 @@ from typing import List
 from pipeline import configs
 
 
+def _assignment(text: str) -> tuple:
+    name, sep, value = text.partition("=")
+    if not sep or not name:
+        raise argparse.ArgumentTypeError(f"{text!r} is not NAME=VALUE")
+    try:
+        return name, json.loads(value)
+    except json.JSONDecodeError:
+        return name, value  # a bare word, e.g. alphabet=abc
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="seqgen", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -21,6 +32,15 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--config", choices=configs.CONFIGS, default="demo")
     run.add_argument(
         "--pipeline-root", help="where artifacts and metadata go (default: runs/seqgen-TASK-CONFIG)"
+    )
+    run.add_argument(
+        "--data",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        type=_assignment,
+        help="override a data-generator parameter; VALUE is JSON, e.g. "
+        "--data train_per_period=100 --data 'eval_periods=[1, 2]' (repeatable)",
     )
     run.add_argument(
         "--beam-args",
@@ -61,7 +81,11 @@ def _run(args: argparse.Namespace) -> int:
     from pipeline import run_summary
 
     result = local_runner.run(
-        args.task, args.config, args.pipeline_root, shlex.split(args.beam_args)
+        args.task,
+        args.config,
+        args.pipeline_root,
+        beam_args=shlex.split(args.beam_args),
+        data_overrides=dict(args.data),
     )
     print(f"\nPipeline {result.pipeline_name} finished. Pipeline root: {result.pipeline_root}")
     print(f"Metadata (SQLite MLMD): {result.metadata_path}")

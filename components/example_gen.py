@@ -29,6 +29,7 @@ from tfx.types.component_spec import ChannelParameter, ComponentSpec, ExecutionP
 
 from components.art_data import ArtDataset
 from components.lcd_data import LcdDataset
+from components.validation import InvalidParameterError
 
 EXAMPLES_KEY = "examples"
 FILE_PREFIX = "data_tfrecord"
@@ -148,6 +149,12 @@ class _DatasetComponent(base_beam_component.BaseBeamComponent):
     DATASET: ClassVar[type]
 
     def __init__(self, **params: Any):
+        known = [f.name for f in dataclasses.fields(self.DATASET)]
+        for name, value in params.items():
+            if name not in known:
+                raise InvalidParameterError(
+                    self.__class__.__name__, name, value, f"a parameter among {', '.join(known)}"
+                )
         dataset = self.DATASET(**params)
         super().__init__(
             spec=self.SPEC_CLASS(

@@ -1,0 +1,54 @@
+"""`seqgen run` as a user types it."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+SEQGEN = [sys.executable, "-m", "seqgen"]
+
+
+def seqgen(*args, cwd):
+    return subprocess.run(
+        [*SEQGEN, *args], capture_output=True, text=True, timeout=600, cwd=cwd, check=False
+    )
+
+
+def test_bad_parameter_exits_2_naming_it(tmp_path):
+    result = seqgen("run", "--task", "lcd", "--data", "length=1", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "LcdExampleGen: length=1 is invalid; allowed: an integer at least 2" in result.stderr
+    assert not os.path.exists(tmp_path / "runs")
+
+
+def test_unknown_parameter_lists_the_known_ones(tmp_path):
+    result = seqgen("run", "--task", "art", "--data", "pairs=3", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "pairs=3 is invalid; allowed: a parameter among num_pairs, alphabet" in result.stderr
+
+
+def test_unknown_task_is_refused_by_the_parser(tmp_path):
+    result = seqgen("run", "--task", "weather", cwd=tmp_path)
+    assert result.returncode == 2 and "invalid choice: 'weather'" in result.stderr
+
+
+@pytest.mark.e2e
+def test_run_prints_where_everything_went(tmp_path):
+    result = seqgen(
+        "run",
+        "--task",
+        "art",
+        "--data",
+        "train_count=50",
+        "--data",
+        "eval_count=10",
+        "--pipeline-root",
+        str(tmp_path / "root"),
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    assert f"Pipeline seqgen-art-demo finished. Pipeline root: {tmp_path / 'root'}" in result.stdout
+    assert "ArtExampleGen          executed" in result.stdout
+    assert "(train=50, eval=10)" in result.stdout
+    assert "Component ArtExampleGen is running." in result.stderr  # progress is shown

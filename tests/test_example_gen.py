@@ -1,0 +1,94 @@
+"""The Beam executors: output layout, and records independent of the runner."""
+
+import os
+
+import pytest
+from tfx.components.util import examples_utils
+from tfx.dsl.components.base import base_beam_executor
+from tfx.proto import example_gen_pb2
+from tfx.types import artifact_utils, standard_artifacts
+
+from components import ArtExampleGen, InvalidParameterError, LcdExampleGen
+from components.example_gen import plan_shards
+from pipeline.pipeline import create_pipeline
+from tests.helpers import read_examples
+
+IN_MEMORY = ["--direct_running_mode=in_memory"]
+TWO_PROCESSES = ["--direct_running_mode=multi_processing", "--direct_num_workers=2"]
+
+
+def generate(component, uri, beam_args):
+    """Runs a component's executor as the orchestrator would; returns records per split."""
+    examples = standard_artifacts.Examples()
+    examples.uri = uri
+    executor_class = component.executor_spec.executor_class
+    executor = executor_class(
+        base_beam_executor.BaseBeamExecutor.Context(beam_pipeline_args=beam_args)
+    )
+    executor.Do({}, {"examples": [examples]}, dict(component.exec_properties))
+    splits = artifact_utils.decode_split_names(examples.split_names)
+    records = {s: read_examples(os.path.join(uri, f"Split-{s}")) for s in splits}
+    return examples, records
+
+
+def as_set(examples):
+    return sorted(e.SerializeToString(deterministic=True) for e in examples)
+
+
+def test_plan_shards_covers_every_index_once():
+    shards = plan_shards({"train": 25, "eval": 10}, shard_size=10)
+    assert shards == {"train": [(0, 10), (10, 20), (20, 25)], "eval": [(0, 10)]}
+
+
+@pytest.mark.e2e
+def test_lcd_output_is_a_standard_examples_artifact(tmp_path):
+    component = LcdExampleGen(train_per_period=4, eval_per_period=3, shard_size=7)
+    examples, records = generate(component, str(tmp_path), IN_MEMORY)
+    assert artifact_utils.decode_split_names(examples.split_names) == ["train", "eval"]
+    assert examples_utils.get_payload_format(examples) == example_gen_pb2.FORMAT_TF_EXAMPLE
+    assert len(records["train"]) == 20 and len(records["eval"]) == 12
+    assert examples.get_int_custom_property("num_examples_train") == 20
+    feature = records["train"][0].features.feature
+    assert set(feature) == {"x", "period"}
+    assert len(feature["x"].float_list.value) == 26 and len(feature["period"].float_list.value) == 1
+    files = os.listdir(tmp_path / "Split-train")
+    assert files and all(f.startswith("data_tfrecord-") and f.endswith(".gz") for f in files)
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda seed: LcdExampleGen(
+            train_per_period=30, eval_per_period=10, seed=seed, shard_size=17
+        ),
+        lambda seed: ArtExampleGen(train_count=300, eval_count=50, seed=seed, shard_size=40),
+    ],
+    ids=["lcd", "art"],
+)
+def test_same_records_in_memory_and_with_two_worker_processes(make, tmp_path):
+    _, in_memory = generate(make(5), str(tmp_path / "a"), IN_MEMORY)
+    _, parallel = generate(make(5), str(tmp_path / "b"), TWO_PROCESSES)
+    _, repeated = generate(make(5), str(tmp_path / "c"), IN_MEMORY)
+    _, reseeded = generate(make(6), str(tmp_path / "d"), IN_MEMORY)
+    for split in ("train", "eval"):
+        assert as_set(in_memory[split]) == as_set(parallel[split]) == as_set(repeated[split])
+        assert not set(as_set(in_memory[split])) & set(as_set(reseeded[split]))
+
+
+@pytest.mark.parametrize(
+    "task,params,name",
+    [
+        ("lcd", {"train_periods": []}, "train_periods"),
+        ("lcd", {"x0_low": 5.0}, "x0_high"),
+        ("lcd", {"length": 1}, "length"),
+        ("art", {"num_pairs": 30}, "num_pairs"),
+        ("art", {"alphabet": "aab"}, "alphabet"),
+        ("art", {"train_count": -1}, "train_count"),
+    ],
+)
+def test_bad_parameters_fail_when_the_pipeline_is_built(task, params, name, tmp_path, no_beam):
+    with pytest.raises(InvalidParameterError) as raised:
+        create_pipeline("p", str(tmp_path), task, params)
+    assert raised.value.name == name
+    assert not os.listdir(tmp_path)  # nothing was written
