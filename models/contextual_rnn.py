@@ -1,0 +1,140 @@
+"""ContextualRNN: any Keras recurrent layer, started from a strategy's h0."""
+
+from __future__ import annotations
+
+import keras
+from keras import tree
+
+from models.initial_state import InitialState, make_initial_state
+
+
+def state_structure(rnn: keras.layers.Layer) -> list:
+    """The nested list of state sizes that `rnn` takes as `initial_state`.
+
+    LSTM -> [units, units]; stacked cells -> one entry per cell; Bidirectional
+    -> the forward layer's states followed by the backward layer's.
+    """
+    if isinstance(rnn, keras.layers.Bidirectional):
+        return state_structure(rnn.forward_layer) + state_structure(rnn.backward_layer)
+    if not isinstance(rnn, keras.layers.RNN):
+        raise TypeError(
+            f"rnn={rnn!r} is not supported; allowed: a keras.layers.RNN (SimpleRNN, GRU, LSTM, "
+            "RNN of any cell or list of cells) or a keras.layers.Bidirectional around one."
+        )
+    size = rnn.cell.state_size
+    return list(size) if isinstance(size, (list, tuple)) else [size]
+
+
+def _return_states(rnn: keras.layers.Layer) -> None:
+    """ContextualRNN reads the final states itself, so the RNN must return them."""
+    rnn.return_state = True
+    if isinstance(rnn, keras.layers.Bidirectional):
+        rnn.forward_layer.return_state = True
+        rnn.backward_layer.return_state = True
+
+
+@keras.saving.register_keras_serializable(package="seqgen")
+class ContextualRNN(keras.layers.Layer):
+    """Runs `rnn` from the initial state that `initial_state` computes.
+
+    Args:
+        rnn: a Keras RNN layer or Bidirectional wrapper (its `return_state` is
+            switched on; this layer returns states only when asked).
+        initial_state: a strategy name ("zero", "noise", "free", "learned",
+            "learned_distribution") with its default options, or an
+            InitialState layer (e.g. `LearnedState(hidden_units=[16])`).
+
+    Call arguments:
+        inputs: [batch, time, features].
+        context: [batch, features], required by learned strategies.
+        initial_state: states to start from instead of the strategy's h0, e.g.
+            the states a previous call returned (chunked, stateful use).
+        training, sample, seed: see models.initial_state.
+        return_state: also return the final states, in `rnn`'s structure.
+    """
+
+    def __init__(self, rnn, initial_state="zero", **kwargs):
+        super().__init__(**kwargs)
+        if isinstance(rnn, dict):
+            rnn = keras.saving.deserialize_keras_object(rnn)
+        if isinstance(initial_state, dict):
+            initial_state = keras.saving.deserialize_keras_object(initial_state)
+        _return_states(rnn)
+        self.rnn = rnn
+        self.structure = state_structure(rnn)
+        self.initial_state = make_initial_state(initial_state)
+        if self.initial_state.state_sizes is None:
+            self.initial_state.state_sizes = [int(s) for s in tree.flatten(self.structure)]
+
+    @property
+    def strategy(self) -> InitialState:
+        return self.initial_state
+
+    def build(self, inputs_shape, context_shape=None):
+        self.initial_state.build(inputs_shape, context_shape)
+        self.rnn.build(inputs_shape)
+        self.built = True
+
+    def get_initial_state(self, inputs, context=None, training=None, sample=False, seed=None):
+        """The strategy's h0 for this batch, in the structure `rnn` expects."""
+        flat = self.initial_state(
+            inputs, context=context, training=training, sample=sample, seed=seed
+        )
+        return tree.pack_sequence_as(self.structure, flat)
+
+    def call(
+        self,
+        inputs,
+        context=None,
+        initial_state=None,
+        training=None,
+        sample=False,
+        seed=None,
+        return_state=False,
+    ):
+        if initial_state is None:
+            initial_state = self.get_initial_state(inputs, context, training, sample, seed)
+        output, *states = self.rnn(inputs, initial_state=initial_state, training=training)
+        if return_state:
+            return output, tree.pack_sequence_as(self.structure, tree.flatten(states))
+        return output
+
+    def compute_output_shape(self, inputs_shape, context_shape=None, **kwargs):
+        output_shape = self.rnn.compute_output_shape(inputs_shape)[0]
+        return output_shape
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "rnn": keras.saving.serialize_keras_object(self.rnn),
+            "initial_state": keras.saving.serialize_keras_object(self.initial_state),
+        }
+
+
+class StatefulStream:
+    """Feeds a long sequence to a ContextualRNN in chunks, carrying the state.
+
+    Unlike Keras's `reset_state()`, which returns to zeros, `reset()` returns
+    to the strategy's h0 for the stream's context (the same draw, when a seed
+    fixes it). Chunked outputs equal one call over the whole sequence.
+    """
+
+    def __init__(self, layer: ContextualRNN, context=None, sample=False, seed=None):
+        self.layer = layer
+        self.context = context
+        self.sample = sample
+        self.seed = seed
+        self.states = None
+
+    def reset(self) -> None:
+        self.states = None
+
+    def __call__(self, chunk):
+        if self.states is None:
+            self.states = self.layer.get_initial_state(
+                chunk, self.context, training=False, sample=self.sample, seed=self.seed
+            )
+        output, self.states = self.layer(
+            chunk, initial_state=self.states, training=False, return_state=True
+        )
+        return output
