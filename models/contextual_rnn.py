@@ -71,8 +71,11 @@ class ContextualRNN(keras.layers.Layer):
         return self.initial_state
 
     def build(self, inputs_shape, context_shape=None):
-        self.initial_state.build(inputs_shape, context_shape)
-        self.rnn.build(inputs_shape)
+        # get_initial_state() may have built the strategy already.
+        if not self.initial_state.built:
+            self.initial_state.build(inputs_shape, context_shape)
+        if not self.rnn.built:
+            self.rnn.build(inputs_shape)
         self.built = True
 
     def get_initial_state(self, inputs, context=None, training=None, sample=False, seed=None):

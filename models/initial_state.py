@@ -93,14 +93,17 @@ class InitialState(keras.layers.Layer):
         strategies condition on; `seed` is an int tensor of shape [batch].
         """
         if self.needs_context and context is None:
-            raise ValueError(
-                f"{self.name}: the {type(self).__name__} strategy computes h0 from a context; "
-                "call it with context=<tensor of shape [batch, features]>."
-            )
+            raise self._missing_context()
         batch = ops.shape(inputs)[0]
         flat = self.deterministic(batch, context)
         flat = self.stochastic(flat, training, sample, seed)
         return tf.split(flat, self.state_sizes, axis=-1)
+
+    def _missing_context(self) -> ValueError:
+        return ValueError(
+            f"{self.name}: the {type(self).__name__} strategy computes h0 from a context; "
+            "call it with context=<tensor of shape [batch, features]>."
+        )
 
     def deterministic(self, batch, context):
         """The strategy's h0 without randomness: what inference uses by default."""
@@ -175,7 +178,7 @@ class _ContextNetwork(InitialState):
 
     def build(self, inputs_shape=None, context_shape=None):
         if context_shape is None:
-            raise ValueError(f"{self.name}: needs a context to build g; none was given.")
+            raise self._missing_context()
         shape = tuple(context_shape)
         for layer in self.hidden:
             layer.build(shape)

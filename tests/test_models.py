@@ -1,0 +1,229 @@
+"""The initial-state strategies and ContextualRNN, across cells and wrappers."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from models import (
+    ContextualRNN,
+    FastWeightsCell,
+    FreeState,
+    LearnedDistributionState,
+    LearnedState,
+    StatefulStream,
+    ZeroState,
+    make_initial_state,
+)
+
+B, T, F, C = 4, 6, 3, 2
+RNG = np.random.default_rng(0)
+X = RNG.normal(size=(B, T, F)).astype("float32")
+CONTEXT = RNG.normal(size=(B, C)).astype("float32")
+
+RNNS = {
+    "simple": (lambda: keras.layers.SimpleRNN(5, return_sequences=True), [[5]], 5),
+    "gru": (lambda: keras.layers.GRU(5, return_sequences=True), [[5]], 5),
+    "lstm": (lambda: keras.layers.LSTM(5, return_sequences=True), [[5, 5]], 5),
+    "fast_weights": (
+        lambda: keras.layers.RNN(FastWeightsCell(4), return_sequences=True),
+        [[4, 16]],
+        4,
+    ),
+    "stacked": (
+        lambda: keras.layers.RNN(
+            [keras.layers.LSTMCell(4), keras.layers.GRUCell(6)], return_sequences=True
+        ),
+        [[4, 4], [6]],
+        6,
+    ),
+    "bidirectional": (
+        lambda: keras.layers.Bidirectional(keras.layers.LSTM(5, return_sequences=True)),
+        [[5, 5], [5, 5]],
+        10,
+    ),
+}
+STRATEGIES = {
+    "zero": lambda: ZeroState(),
+    "noise": lambda: make_initial_state("noise", noise_scale=0.5),
+    "uniform_noise": lambda: ZeroState(noise="uniform", noise_scale=0.5),
+    "free": lambda: FreeState(),
+    "free_noisy": lambda: FreeState(noise="gaussian", noise_scale=0.3),
+    "learned": lambda: LearnedState(hidden_units=[8]),
+    "learned_distribution": lambda: LearnedDistributionState(hidden_units=[8]),
+}
+
+
+def flat_shapes(states):
+    return [tuple(s.shape) for s in keras.tree.flatten(states)]
+
+
+@pytest.mark.parametrize("strategy", list(STRATEGIES))
+@pytest.mark.parametrize("rnn", list(RNNS))
+def test_output_and_state_shapes(rnn, strategy):
+    make, sizes, out_units = RNNS[rnn]
+    layer = ContextualRNN(make(), STRATEGIES[strategy]())
+    output, states = layer(X, context=CONTEXT, return_state=True)
+    assert tuple(output.shape) == (B, T, out_units)
+    expected = [(B, s) for group in sizes for s in group]
+    assert flat_shapes(states) == expected
+    h0 = layer.get_initial_state(X, CONTEXT)
+    assert flat_shapes(h0) == expected
+
+
+def test_zero_strategy_equals_keras_default():
+    plain = keras.layers.LSTM(5, return_sequences=True)
+    expected = plain(X)
+    wrapped = ContextualRNN(keras.layers.LSTM(5, return_sequences=True), "zero")
+    wrapped(X)
+    wrapped.rnn.set_weights(plain.get_weights())
+    np.testing.assert_allclose(wrapped(X), expected, atol=1e-6)
+
+
+@pytest.mark.parametrize("rnn", ["lstm", "stacked", "bidirectional", "fast_weights"])
+def test_every_state_is_initialized_by_the_strategy(rnn):
+    make, sizes, _ = RNNS[rnn]
+    layer = ContextualRNN(make(), FreeState())
+    layer(X)
+    total = sum(sum(group) for group in sizes)
+    values = np.arange(1, total + 1, dtype="float32") / total
+    layer.initial_state.state.assign(values)
+    h0 = [np.asarray(s) for s in keras.tree.flatten(layer.get_initial_state(X))]
+    np.testing.assert_allclose(np.concatenate([s[0] for s in h0]), values)
+    # The RNN really starts there: its output differs from a zero start.
+    zero_start = layer(
+        X, initial_state=keras.tree.map_structure(tf.zeros_like, layer.get_initial_state(X))
+    )
+    assert not np.allclose(layer(X), zero_start)
+
+
+@pytest.mark.parametrize(
+    "strategy,variable",
+    [("free", "state"), ("learned", "g_output"), ("learned_distribution", "sigma")],
+)
+def test_gradients_reach_the_initial_state_parameters(strategy, variable):
+    layer = ContextualRNN(keras.layers.GRU(5), make_initial_state(strategy))
+    layer(X, context=CONTEXT)
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_sum(layer(X, context=CONTEXT, training=True) ** 2)
+    grads = tape.gradient(loss, layer.initial_state.trainable_variables)
+    named = {v.path: g for v, g in zip(layer.initial_state.trainable_variables, grads, strict=True)}
+    hits = [g for path, g in named.items() if variable in path]
+    assert hits and all(g is not None and float(tf.reduce_sum(tf.abs(g))) > 0 for g in hits)
+    if strategy != "free":  # g's hidden layer gets gradients too
+        assert all(g is not None for g in grads)
+
+
+@pytest.mark.parametrize(
+    "strategy", ["noise", "uniform_noise", "free_noisy", "learned_distribution"]
+)
+def test_inference_is_deterministic_unless_sampling_is_asked(strategy):
+    layer = ContextualRNN(keras.layers.GRU(5), STRATEGIES[strategy]())
+    first = layer(X, context=CONTEXT)
+    np.testing.assert_array_equal(first, layer(X, context=CONTEXT))
+    sampled = layer(X, context=CONTEXT, sample=True, seed=np.arange(B))
+    assert not np.allclose(first, sampled)
+    training = [layer(X, context=CONTEXT, training=True) for _ in range(2)]
+    assert not np.allclose(training[0], training[1])  # fresh noise at every training step
+
+
+def test_noise_strategy_at_inference_is_the_zero_state():
+    noisy = ContextualRNN(keras.layers.GRU(5), "noise")
+    plain = ContextualRNN(keras.layers.GRU(5), "zero")
+    noisy(X), plain(X)
+    plain.set_weights(noisy.get_weights())
+    np.testing.assert_array_equal(noisy(X), plain(X))
+
+
+def test_same_seed_same_sample_and_rows_do_not_depend_on_their_batch():
+    layer = ContextualRNN(keras.layers.LSTM(5), LearnedDistributionState(hidden_units=[8]))
+    seeds = np.array([11, 12, 13, 14])
+    a = layer(X, context=CONTEXT, sample=True, seed=seeds)
+    b = layer(X, context=CONTEXT, sample=True, seed=seeds)
+    c = layer(X, context=CONTEXT, sample=True, seed=seeds + 100)
+    np.testing.assert_array_equal(a, b)
+    assert not np.any(np.isclose(a, c))
+    # Row 2 alone, with its seed, gives the row it gave inside the batch.
+    alone = layer(X[2:3], context=CONTEXT[2:3], sample=True, seed=seeds[2:3])
+    np.testing.assert_allclose(alone[0], a[2], atol=1e-6)
+
+
+def test_learned_distribution_samples_have_the_learned_spread():
+    strategy = LearnedDistributionState(hidden_units=[8], initial_scale=0.25)
+    layer = ContextualRNN(keras.layers.GRU(6), strategy)
+    layer(X, context=CONTEXT)
+    strategy.sigma.assign(np.log(np.expm1(np.linspace(0.1, 0.9, 6))).astype("float32"))
+    n = 4000
+    context = np.repeat(CONTEXT[:1], n, axis=0)
+    inputs = np.zeros((n, T, F), "float32")
+    draws = np.asarray(layer.get_initial_state(inputs, context, sample=True, seed=np.arange(n))[0])
+    mean = np.asarray(layer.get_initial_state(inputs[:1], context[:1])[0])[0]
+    np.testing.assert_allclose(draws.std(axis=0), np.linspace(0.1, 0.9, 6), rtol=0.06)
+    np.testing.assert_allclose(draws.mean(axis=0), mean, atol=0.05)
+
+
+def test_chunked_stateful_equals_one_call_and_reset_returns_to_learned_h0():
+    layer = ContextualRNN(
+        keras.layers.LSTM(5, return_sequences=True), LearnedState(hidden_units=[8])
+    )
+    whole = layer(X, context=CONTEXT)
+    stream = StatefulStream(layer, context=CONTEXT)
+    chunks = [stream(X[:, i : i + 2]) for i in range(0, T, 2)]
+    np.testing.assert_allclose(np.concatenate(chunks, axis=1), whole, atol=1e-5)
+    stream.reset()
+    np.testing.assert_allclose(stream(X[:, :2]), whole[:, :2], atol=1e-6)
+    h0 = layer.get_initial_state(X, CONTEXT)
+    assert not np.allclose(keras.tree.flatten(h0)[0], 0.0)  # reset is not a zero reset
+
+
+def test_sampled_stream_reset_repeats_the_same_draw():
+    layer = ContextualRNN(keras.layers.GRU(5, return_sequences=True), LearnedDistributionState())
+    stream = StatefulStream(layer, context=CONTEXT, sample=True, seed=np.arange(B))
+    first = stream(X)
+    stream.reset()
+    np.testing.assert_array_equal(stream(X), first)
+
+
+def test_learned_strategies_say_they_need_a_context():
+    layer = ContextualRNN(keras.layers.GRU(5), "learned")
+    with pytest.raises(ValueError, match="computes h0 from a context; call it with context="):
+        layer(X)
+
+
+@pytest.mark.parametrize(
+    "make,message",
+    [
+        (lambda: make_initial_state("warm"), "strategy='warm' is invalid; allowed: one of"),
+        (lambda: ZeroState(noise="pink"), "noise='pink' is invalid"),
+        (lambda: ZeroState(noise="gaussian", noise_scale=-1.0), "noise_scale=-1.0 is invalid"),
+        (lambda: LearnedDistributionState(initial_scale=0.0), "initial_scale=0.0 is invalid"),
+        (lambda: LearnedState(hidden_units=[0]), "hidden_units=[0] is invalid"),
+        (lambda: FastWeightsCell(0), "units=0 is invalid"),
+        (
+            lambda: ContextualRNN(keras.layers.Dense(3)),
+            "is not supported; allowed: a keras.layers.RNN",
+        ),
+    ],
+)
+def test_bad_options_are_refused_with_the_value_and_rule(make, message):
+    with pytest.raises(
+        (ValueError, TypeError), match=message.replace("[", r"\[").replace("]", r"\]")
+    ):
+        make()
+
+
+def test_fast_weights_step_matches_the_equations():
+    units, cell = 3, FastWeightsCell(3, decay=0.9, fast_learning_rate=0.5, use_layer_norm=False)
+    x = RNG.normal(size=(2, 4)).astype("float32")
+    h = RNG.normal(size=(2, units)).astype("float32")
+    a = RNG.normal(size=(2, units, units)).astype("float32")
+    cell.build(x.shape)
+    out, (h_new, a_new) = cell(x, [h, a.reshape(2, -1)])
+    w, c, b = (np.asarray(v) for v in (cell.recurrent_kernel, cell.kernel, cell.bias))
+    a_expected = 0.9 * a + 0.5 * np.einsum("bi,bj->bij", h, h)
+    slow = h @ w + x @ c + b
+    inner = np.maximum(slow, 0)
+    expected = np.maximum(slow + np.einsum("bij,bj->bi", a_expected, inner), 0)
+    np.testing.assert_allclose(out, expected, atol=1e-5)
+    np.testing.assert_allclose(h_new, expected, atol=1e-5)
+    np.testing.assert_allclose(np.asarray(a_new).reshape(2, units, units), a_expected, atol=1e-5)

@@ -1,0 +1,90 @@
+"""The LCD and ART models: inputs, training, and save/load round trips."""
+
+import os
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from models import ArtModel, ContextualRNN, LcdModel, LearnedState
+
+B, T = 6, 9
+RNG = np.random.default_rng(1)
+LCD_INPUTS = {
+    "x": RNG.uniform(-1, 1, (B, T)).astype("float32"),
+    "x0": RNG.uniform(-1, 1, B).astype("float32"),
+    "period": RNG.uniform(-1, 1, B).astype("float32"),
+}
+TOKENS = RNG.integers(0, 40, (B, 11))
+STRATEGIES = ["zero", "noise", "free", "learned", "learned_distribution"]
+
+
+def test_baseline_sees_the_period_at_every_step_and_contextual_only_in_h0():
+    baseline, contextual = LcdModel(units=8, strategy="zero"), LcdModel(units=8)
+    baseline(LCD_INPUTS), contextual(LCD_INPUTS)
+    assert baseline.rnn.rnn.cell.kernel.shape[0] == 2  # x and period
+    assert contextual.rnn.rnn.cell.kernel.shape[0] == 1  # x only
+    changed = dict(LCD_INPUTS, period=LCD_INPUTS["period"] + 0.5)
+    for model in (baseline, contextual):  # both respond to the period
+        assert not np.allclose(model(LCD_INPUTS), model(changed))
+
+
+def test_art_context_is_the_embedding_of_the_first_token():
+    model = ArtModel(vocab_size=40, units=8, strategy="learned")
+    model(TOKENS)
+    embedded = model.embedding(TOKENS)
+    expected = model.rnn(embedded, context=embedded[:, 0])
+    np.testing.assert_allclose(model.head(expected), model(TOKENS), atol=1e-6)
+    other_first = TOKENS.copy()
+    other_first[:, 0] = (other_first[:, 0] + 1) % 40
+    assert not np.allclose(model(TOKENS), model(other_first))
+
+
+def test_lcd_model_learns_a_simple_mapping():
+    model = LcdModel(units=16, cell="gru", seed=3)
+    model.compile(optimizer=keras.optimizers.Adam(0.01), loss="mse")
+    targets = 0.5 * LCD_INPUTS["x"] + LCD_INPUTS["period"][:, None]
+    history = model.fit(LCD_INPUTS, targets, epochs=30, batch_size=B, verbose=0)
+    assert history.history["loss"][-1] < 0.3 * history.history["loss"][0]
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES)
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_lcd_model_round_trips_through_keras_files_and_saved_model(cell, strategy, tmp_path):
+    model = LcdModel(cell=cell, units=8, strategy=strategy, context_units=[6], num_layers=2)
+    expected = model(LCD_INPUTS)
+    sampled = model(LCD_INPUTS, sample=True, seed=np.arange(B))
+    model.save(tmp_path / "m.keras")
+    loaded = keras.saving.load_model(tmp_path / "m.keras")
+    np.testing.assert_array_equal(loaded(LCD_INPUTS), expected)
+    np.testing.assert_array_equal(loaded(LCD_INPUTS, sample=True, seed=np.arange(B)), sampled)
+    assert loaded.get_config() == model.get_config()
+    model.export(str(tmp_path / "saved_model"), verbose=False)
+    restored = tf.saved_model.load(str(tmp_path / "saved_model"))
+    np.testing.assert_allclose(restored.serve(LCD_INPUTS), expected, atol=1e-6)
+
+
+@pytest.mark.parametrize("strategy", ["zero", "free", "learned", "learned_distribution"])
+def test_art_model_with_fast_weights_round_trips(strategy, tmp_path):
+    model = ArtModel(vocab_size=40, embedding_dim=8, units=6, strategy=strategy)
+    expected = model(TOKENS)
+    model.save(tmp_path / "a.keras")
+    np.testing.assert_array_equal(keras.saving.load_model(tmp_path / "a.keras")(TOKENS), expected)
+    model.export(str(tmp_path / "saved_model"), verbose=False)
+    restored = tf.saved_model.load(str(tmp_path / "saved_model"))
+    np.testing.assert_allclose(restored.serve(TOKENS), expected, atol=1e-5)
+
+
+def test_contextual_rnn_in_a_functional_model_round_trips(tmp_path):
+    sequence, context = keras.Input((T, 3)), keras.Input((2,))
+    rnn = keras.layers.Bidirectional(keras.layers.GRU(4, return_sequences=True))
+    hidden = ContextualRNN(rnn, LearnedState(hidden_units=[5]))(sequence, context=context)
+    model = keras.Model([sequence, context], keras.layers.Dense(1)(hidden))
+    inputs = [
+        RNG.normal(size=(B, T, 3)).astype("float32"),
+        RNG.normal(size=(B, 2)).astype("float32"),
+    ]
+    path = os.path.join(tmp_path, "f.keras")
+    model.save(path)
+    np.testing.assert_array_equal(keras.saving.load_model(path)(inputs), model(inputs))
