@@ -81,8 +81,10 @@ def format_summary(runs: List[ComponentRun]) -> str:
     for run in runs:
         lines.append(f"  {run.node_id:<22} {run.state}")
         for output in run.outputs:
+            # MLMD keeps no order: train first, then the other splits by name.
+            names = sorted(output.properties, key=lambda k: (k != "num_examples_train", k))
             counts = ", ".join(
-                f"{k.removeprefix('num_examples_')}={v}" for k, v in output.properties.items()
+                f"{k.removeprefix('num_examples_')}={output.properties[k]}" for k in names
             )
             extra = f" ({counts})" if counts else ""
             lines.append(f"      {output.key} [{output.type_name}]{extra}: {output.uri}")
