@@ -45,17 +45,25 @@ def run(
     pipeline_root: str | None = None,
     beam_args: List[str] | None = None,
     data_overrides: dict | None = None,
+    training_overrides: dict | None = None,
 ) -> LocalRun:
     """Runs the pipeline to completion and reads back what each component did."""
     name = pipeline_name(task, config)
     root = os.path.abspath(pipeline_root or os.path.join(DEFAULT_RUNS_DIR, name))
     metadata_path = os.path.join(root, "metadata.sqlite")
     params = {**configs.data_params(task, config), **(data_overrides or {})}
+    training = configs.training_params(task, config)
+    for key, value in (training_overrides or {}).items():
+        if key == "model":
+            training["model"].update(value)
+        else:
+            training[key] = value
     pipeline = create_pipeline(
         pipeline_name=name,
         pipeline_root=root,
         task=task,
         data_params=params,
+        training_params=training,
         metadata_connection_config=_sqlite_config(metadata_path),
         beam_pipeline_args=beam_args,
     )

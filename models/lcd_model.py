@@ -72,6 +72,13 @@ class LcdModel(keras.Model):
         )
         self.built = True
 
+    def get_initial_state(self, inputs, training=None, sample=False, seed=None):
+        """The strategy's h0 for these inputs; `inputs["x"]` only lends the batch size."""
+        x, context = self._features(inputs)
+        return self.rnn.get_initial_state(
+            x, context if self.uses_context else None, training, sample, seed
+        )
+
     def call(
         self, inputs, training=None, sample=False, seed=None, initial_state=None, return_state=False
     ):

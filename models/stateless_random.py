@@ -39,6 +39,12 @@ def derive_seeds(seeds: tf.Tensor, salt: int) -> tf.Tensor:
     return tf.cast(tf.bitwise.right_shift(_keys(seeds, salt), _u64(1)), tf.int64)
 
 
+def combine(seeds: tf.Tensor, index: tf.Tensor) -> tf.Tensor:
+    """One new seed per (seed, index) pair, e.g. a request's seed and a sample number."""
+    mixed = tf.bitwise.bitwise_xor(derive_seeds(seeds, 0x5EED), tf.cast(index, tf.int64))
+    return derive_seeds(mixed, 0x1DE7)
+
+
 def uniform(seeds: tf.Tensor, size: int, salt: int = 0) -> tf.Tensor:
     """Floats in the open interval (0, 1), shape [len(seeds), size], float32.
 

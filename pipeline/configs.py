@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from typing import Any, Dict
 
 TASKS = ("lcd", "art")
@@ -15,11 +16,80 @@ DATA: Dict[str, Dict[str, Dict[str, Any]]] = {
 }
 CONFIGS = tuple(DATA)
 
+# Trainer settings per config and task (the Trainer's custom_config). The
+# contextual model uses these; the baseline is the same with strategy "zero".
+TRAINING: Dict[str, Dict[str, Dict[str, Any]]] = {
+    "paper": {
+        "lcd": {
+            "model": {
+                "cell": "lstm",
+                "units": 128,
+                "strategy": "learned_distribution",
+                "context_units": [50],
+                "initial_scale": 0.25,
+            },
+            "epochs": 65,
+            "batch_size": 128,
+            "learning_rate": 2e-4,
+            "clip_norm": 10.0,
+        },
+        "art": {
+            "model": {
+                "cell": "fast_weights",
+                "units": 50,
+                "strategy": "learned",
+                "context_units": [],
+            },
+            "epochs": 200,
+            "batch_size": 128,
+            "learning_rate": 1e-3,
+            "stop_at_accuracy": 1.0,
+        },
+    },
+    "demo": {
+        "lcd": {
+            "model": {
+                "cell": "lstm",
+                "units": 64,
+                "strategy": "learned_distribution",
+                "context_units": [50],
+                "initial_scale": 0.25,
+            },
+            "epochs": 20,
+            "batch_size": 64,
+            "learning_rate": 3e-3,
+            "clip_norm": 10.0,
+        },
+        "art": {
+            "model": {
+                "cell": "fast_weights",
+                "units": 50,
+                "strategy": "learned",
+                "context_units": [],
+            },
+            "epochs": 10,
+            "batch_size": 128,
+            "learning_rate": 1e-3,
+            "stop_at_accuracy": 1.0,
+        },
+    },
+}
 
-def data_params(task: str, config: str) -> Dict[str, Any]:
-    """The data generator's parameters for a task under a named config."""
+
+def _check(task: str, config: str) -> None:
     if task not in TASKS:
         raise ValueError(f"task={task!r} is unknown; allowed: {', '.join(TASKS)}.")
     if config not in DATA:
         raise ValueError(f"config={config!r} is unknown; allowed: {', '.join(CONFIGS)}.")
-    return dict(DATA[config][task])
+
+
+def data_params(task: str, config: str) -> Dict[str, Any]:
+    """The data generator's parameters for a task under a named config."""
+    _check(task, config)
+    return copy.deepcopy(DATA[config][task])
+
+
+def training_params(task: str, config: str) -> Dict[str, Any]:
+    """The contextual model's Trainer custom_config for a task under a named config."""
+    _check(task, config)
+    return {"task": task, **copy.deepcopy(TRAINING[config][task])}

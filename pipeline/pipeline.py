@@ -2,14 +2,29 @@
 
 from __future__ import annotations
 
+import copy
 from typing import Any, Dict, List
 
 from ml_metadata.proto import metadata_store_pb2
 from tfx import v1 as tfx
 
 from components import ArtExampleGen, LcdExampleGen
+from models.training import TrainingConfig
 
 GENERATORS = {"lcd": LcdExampleGen, "art": ArtExampleGen}
+PREPROCESSING_FNS = {
+    "lcd": "models.preprocessing.lcd_preprocessing_fn",
+    "art": "models.preprocessing.art_preprocessing_fn",
+}
+RUN_FN = "models.training.run_fn"
+BASELINE_STRATEGY = "zero"
+
+
+def baseline_params(training_params: Dict[str, Any]) -> Dict[str, Any]:
+    """The baseline trains exactly like the contextual model, from h0 = 0."""
+    params = copy.deepcopy(training_params)
+    params["model"]["strategy"] = BASELINE_STRATEGY
+    return params
 
 
 def create_pipeline(
@@ -17,14 +32,17 @@ def create_pipeline(
     pipeline_root: str,
     task: str,
     data_params: Dict[str, Any],
+    training_params: Dict[str, Any],
     metadata_connection_config: metadata_store_pb2.ConnectionConfig | None = None,
     beam_pipeline_args: List[str] | None = None,
     enable_cache: bool = True,
 ) -> tfx.dsl.Pipeline:
-    """Data generator -> StatisticsGen -> SchemaGen -> ExampleValidator.
+    """Data generator -> StatisticsGen -> SchemaGen -> ExampleValidator ->
+    Transform -> Trainer (contextual) and BaselineTrainer (h0 = 0).
 
-    `data_params` are the generator's keyword arguments; they are checked
-    here, so a bad value fails before any component runs.
+    `data_params` are the generator's keyword arguments and `training_params`
+    the contextual Trainer's custom_config; both are checked here, so a bad
+    value fails before any component runs.
     """
     if task not in GENERATORS:
         raise ValueError(f"task={task!r} is unknown; allowed: {', '.join(GENERATORS)}.")
@@ -36,10 +54,37 @@ def create_pipeline(
     example_validator = tfx.components.ExampleValidator(
         statistics=statistics_gen.outputs["statistics"], schema=schema_gen.outputs["schema"]
     )
+    TrainingConfig.from_custom_config(training_params)  # fail now, not in the Trainer
+    transform = tfx.components.Transform(
+        examples=example_gen.outputs["examples"],
+        schema=schema_gen.outputs["schema"],
+        preprocessing_fn=PREPROCESSING_FNS[task],
+        custom_config={"num_pairs": example_gen.dataset.num_pairs} if task == "art" else None,
+    )
+    trainers = [
+        tfx.components.Trainer(
+            run_fn=RUN_FN,
+            examples=transform.outputs["transformed_examples"],
+            transform_graph=transform.outputs["transform_graph"],
+            schema=schema_gen.outputs["schema"],
+            custom_config=params,
+        ).with_id(component_id)
+        for component_id, params in (
+            ("Trainer", training_params),
+            ("BaselineTrainer", baseline_params(training_params)),
+        )
+    ]
     return tfx.dsl.Pipeline(
         pipeline_name=pipeline_name,
         pipeline_root=pipeline_root,
-        components=[example_gen, statistics_gen, schema_gen, example_validator],
+        components=[
+            example_gen,
+            statistics_gen,
+            schema_gen,
+            example_validator,
+            transform,
+            *trainers,
+        ],
         enable_cache=enable_cache,
         metadata_connection_config=metadata_connection_config,
         beam_pipeline_args=beam_pipeline_args or [],

@@ -80,7 +80,7 @@ def format_summary(runs: List[ComponentRun]) -> str:
     lines = []
     for run in runs:
         lines.append(f"  {run.node_id:<22} {run.state}")
-        for output in run.outputs:
+        for output in sorted(run.outputs, key=lambda o: o.key):
             # MLMD keeps no order: train first, then the other splits by name.
             names = sorted(output.properties, key=lambda k: (k != "num_examples_train", k))
             counts = ", ".join(

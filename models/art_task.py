@@ -1,0 +1,94 @@
+"""ART in the Trainer: training, and the SavedModel's serving signatures.
+
+Signatures (the same for the contextual model and the baseline):
+- serving_default(examples): serialized tf.Example -> `probabilities` [B, 10]
+  and `digit` [B]. The Evaluator uses it.
+- transform_features(examples): the Transform outputs.
+- answer(query): a query string like "c9k8j3f1??k" per row -> `digit` [B]
+  and `probabilities` [B, 10]. A malformed query fails with INVALID_ARGUMENT.
+"""
+
+from __future__ import annotations
+
+import keras
+import tensorflow as tf
+import tensorflow_transform as tft
+
+from models.art_model import ArtModel
+from models.preprocessing import ART_OOV_BUCKETS, ART_VOCABULARY
+from models.training import TrainingConfig, fit, make_dataset, optimizer
+
+
+def to_model(features):
+    return features["tokens"], features["label"]
+
+
+def train(fn_args, tft_output: tft.TFTransformOutput, config: TrainingConfig):
+    vocab_size = tft_output.vocabulary_size_by_name(ART_VOCABULARY) + ART_OOV_BUCKETS
+    model = ArtModel(vocab_size=vocab_size, seed=config.seed, **config.model)
+    model.compile(
+        optimizer=optimizer(config),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=["accuracy"],
+    )
+    train_data = make_dataset(fn_args, tft_output, fn_args.train_files, config, True, to_model)
+    eval_data = make_dataset(fn_args, tft_output, fn_args.eval_files, config, False, to_model)
+    name = f"art/{config.model.get('strategy', 'learned')}"
+    return model, fit(model, train_data, eval_data, config, fn_args, name)
+
+
+class ArtServing(tf.Module):
+    """What the SavedModel holds: the model, the transform, and the signatures."""
+
+    def __init__(self, model: keras.Model, tft_output: tft.TFTransformOutput):
+        super().__init__()
+        self.model = model
+        self.tft_layer = tft_output.transform_features_layer()
+        self.raw_feature_spec = tft_output.raw_feature_spec()
+        self.query_length = int(tft_output.transformed_feature_spec()["tokens"].shape[0])
+        self.num_pairs = (self.query_length - 3) // 2
+
+    def _predict(self, tokens):
+        probabilities = tf.nn.softmax(self.model(tokens), axis=-1)
+        return {"probabilities": probabilities, "digit": tf.argmax(probabilities, axis=-1)}
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="examples")])
+    def serve(self, examples):
+        raw = tf.io.parse_example(examples, self.raw_feature_spec)
+        return self._predict(self.tft_layer(raw)["tokens"])
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="examples")])
+    def transform_features(self, examples):
+        return self.tft_layer(tf.io.parse_example(examples, self.raw_feature_spec))
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="query")])
+    def answer(self, query):
+        self._validate(query)
+        return self._predict(self.tft_layer({"query": query[:, None]})["tokens"])
+
+    def _validate(self, query) -> None:
+        k = self.num_pairs
+        rule = (
+            f'query must be {k} letter-digit pairs with distinct letters, "??", then one of '
+            f'those letters, like "c9k8j3f1??k"'
+        )
+        shaped = tf.strings.regex_full_match(query, f"(?:[A-Za-z][0-9]){{{k}}}[?][?][A-Za-z]")
+        tf.debugging.Assert(tf.reduce_all(shaped), [rule, query], summarize=3)
+        characters = tf.strings.bytes_split(query).to_tensor("", shape=[None, self.query_length])
+        letters, asked = characters[:, 0 : 2 * k : 2], characters[:, -1]
+        pairs_equal = tf.cast(letters[:, :, None] == letters[:, None, :], tf.int32)
+        distinct = tf.reduce_sum(pairs_equal, axis=[1, 2]) == k
+        known = tf.reduce_any(letters == asked[:, None], axis=1)
+        tf.debugging.Assert(tf.reduce_all(distinct & known), [rule, query], summarize=3)
+
+    def signatures(self) -> dict:
+        return {
+            "serving_default": self.serve,
+            "transform_features": self.transform_features,
+            "answer": self.answer,
+        }
+
+
+def export(model: keras.Model, tft_output: tft.TFTransformOutput, directory: str) -> None:
+    serving = ArtServing(model, tft_output)
+    tf.saved_model.save(serving, directory, signatures=serving.signatures())

@@ -1,0 +1,151 @@
+"""LCD in the Trainer: training, and the SavedModel's serving signatures.
+
+Signatures (the same for the contextual model and the baseline):
+- serving_default(examples): serialized tf.Example -> teacher-forced
+  predictions: `predictions` (scaled deltas, the training target's units),
+  `delta` and `next_x` in original units. The Evaluator uses it.
+- transform_features(examples): the Transform outputs, for TFMA labels.
+- generate(x0, period, seed, num_samples, steps): `trajectories`
+  [B, num_samples, steps + 1] in original units, starting at x0 (the first
+  value of the sequence). Each sample draws its own h0 with a seed derived
+  from (seed, sample number) and rolls the model forward in the graph.
+"""
+
+from __future__ import annotations
+
+import keras
+import tensorflow as tf
+import tensorflow_transform as tft
+
+from models import stateless_random
+from models.lcd_model import LcdModel
+from models.preprocessing import SCALING_KEYS, scale, unscale
+from models.training import TrainingConfig, fit, make_dataset, optimizer
+
+MAX_SAMPLES = 1000
+MAX_STEPS = 1000
+
+
+def to_model(features):
+    """Transformed features -> (LcdModel inputs, scaled delta targets)."""
+    inputs = {
+        "x": features["x_scaled"],
+        "x0": features["x0_scaled"],
+        "period": features["period_scaled"],
+    }
+    return inputs, features["delta_scaled"]
+
+
+def train(fn_args, tft_output: tft.TFTransformOutput, config: TrainingConfig):
+    model = LcdModel(seed=config.seed, **config.model)
+    model.compile(optimizer=optimizer(config), loss="mse")
+    train_data = make_dataset(fn_args, tft_output, fn_args.train_files, config, True, to_model)
+    eval_data = make_dataset(fn_args, tft_output, fn_args.eval_files, config, False, to_model)
+    name = f"lcd/{config.model.get('strategy', 'learned_distribution')}"
+    return model, fit(model, train_data, eval_data, config, fn_args, name)
+
+
+def scaling_constants(tft_layer, raw_feature_spec) -> dict:
+    """The training split's minima and maxima, read from the transform graph."""
+    dummy = {
+        name: tf.zeros([1, *spec.shape], spec.dtype) for name, spec in raw_feature_spec.items()
+    }
+    values = tft_layer(dummy)["scaling"][0].numpy().tolist()
+    return dict(zip(SCALING_KEYS, values, strict=True))
+
+
+class LcdServing(tf.Module):
+    """What the SavedModel holds: the model, the transform, and the signatures."""
+
+    def __init__(self, model: keras.Model, tft_output: tft.TFTransformOutput):
+        super().__init__()
+        self.model = model
+        self.tft_layer = tft_output.transform_features_layer()
+        self.raw_feature_spec = tft_output.raw_feature_spec()
+        self.scaling = scaling_constants(self.tft_layer, self.raw_feature_spec)
+
+    def _transform(self, examples):
+        raw = tf.io.parse_example(examples, self.raw_feature_spec)
+        return raw, self.tft_layer(raw)
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="examples")])
+    def serve(self, examples):
+        raw, features = self._transform(examples)
+        inputs, _ = to_model(features)
+        predictions = self.model(inputs)
+        delta = unscale(predictions, self.scaling["delta_min"], self.scaling["delta_max"])
+        x = tf.cast(raw["x"], tf.float32)[:, :-1]
+        return {"predictions": predictions, "delta": delta, "next_x": x + delta}
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="examples")])
+    def transform_features(self, examples):
+        return self._transform(examples)[1]
+
+    @tf.function(
+        input_signature=[
+            tf.TensorSpec([None], tf.float32, name="x0"),
+            tf.TensorSpec([None], tf.float32, name="period"),
+            tf.TensorSpec([None], tf.int64, name="seed"),
+            tf.TensorSpec([], tf.int32, name="num_samples"),
+            tf.TensorSpec([], tf.int32, name="steps"),
+        ]
+    )
+    def generate(self, x0, period, seed, num_samples, steps):
+        _validate(x0, period, seed, num_samples, steps)
+        s = self.scaling
+        batch = tf.shape(x0)[0]
+        # Row b * num_samples + k is sample k of request row b.
+        x0_rows = tf.repeat(x0, num_samples)
+        sample_number = tf.tile(tf.range(num_samples, dtype=tf.int64), [batch])
+        row_seeds = stateless_random.combine(tf.repeat(seed, num_samples), sample_number)
+        x0_scaled = scale(x0_rows, s["x_min"], s["x_max"])
+        period_scaled = scale(tf.repeat(period, num_samples), s["period_min"], s["period_max"])
+
+        def inputs_at(x):
+            return {
+                "x": scale(x, s["x_min"], s["x_max"])[:, None],
+                "x0": x0_scaled,
+                "period": period_scaled,
+            }
+
+        states = self.model.get_initial_state(inputs_at(x0_rows), sample=True, seed=row_seeds)
+        path = tf.TensorArray(tf.float32, size=steps + 1, element_shape=x0_rows.shape)
+        path = path.write(0, x0_rows)
+        x = x0_rows
+        for t in tf.range(steps):
+            delta_scaled, states = self.model(inputs_at(x), initial_state=states, return_state=True)
+            x = x + unscale(delta_scaled[:, 0], s["delta_min"], s["delta_max"])
+            path = path.write(t + 1, x)
+        trajectories = tf.transpose(path.stack())  # [rows, steps + 1]
+        return {"trajectories": tf.reshape(trajectories, [batch, num_samples, steps + 1])}
+
+    def signatures(self) -> dict:
+        return {
+            "serving_default": self.serve,
+            "transform_features": self.transform_features,
+            "generate": self.generate,
+        }
+
+
+def _validate(x0, period, seed, num_samples, steps) -> None:
+    """Bad requests fail with INVALID_ARGUMENT naming the input, before any work."""
+    tf.debugging.assert_greater_equal(
+        num_samples, 1, message=f"num_samples must be in [1, {MAX_SAMPLES}]"
+    )
+    tf.debugging.assert_less_equal(
+        num_samples, MAX_SAMPLES, message=f"num_samples must be in [1, {MAX_SAMPLES}]"
+    )
+    tf.debugging.assert_greater_equal(steps, 1, message=f"steps must be in [1, {MAX_STEPS}]")
+    tf.debugging.assert_less_equal(steps, MAX_STEPS, message=f"steps must be in [1, {MAX_STEPS}]")
+    batch = tf.shape(x0)[0]
+    tf.debugging.assert_equal(
+        tf.shape(period)[0], batch, message="period must have as many rows as x0"
+    )
+    tf.debugging.assert_equal(tf.shape(seed)[0], batch, message="seed must have as many rows as x0")
+    tf.debugging.assert_all_finite(x0, message="x0 must be finite (no NaN or Inf)")
+    tf.debugging.assert_all_finite(period, message="period must be finite (no NaN or Inf)")
+
+
+def export(model: keras.Model, tft_output: tft.TFTransformOutput, directory: str) -> None:
+    serving = LcdServing(model, tft_output)
+    tf.saved_model.save(serving, directory, signatures=serving.signatures())

@@ -1,0 +1,145 @@
+"""The Trainer's `run_fn` for both tasks, configured by `custom_config`.
+
+custom_config keys: task ("lcd" | "art"), model (the LcdModel / ArtModel
+keyword arguments, strategy included), epochs, batch_size, learning_rate,
+clip_norm (global norm, optional), seed, stop_at_accuracy (ART, optional).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import math
+import os
+from typing import Any, Dict
+
+import keras
+import tensorflow as tf
+import tensorflow_transform as tft
+from tfx import v1 as tfx
+from tfx_bsl.public import tfxio
+
+_log = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainingConfig:
+    task: str
+    model: Dict[str, Any]
+    epochs: int = 10
+    batch_size: int = 64
+    learning_rate: float = 1e-3
+    clip_norm: float | None = None
+    seed: int = 0
+    stop_at_accuracy: float | None = None
+
+    def __post_init__(self):
+        def bad(name, allowed):
+            value = getattr(self, name)
+            return ValueError(
+                f"Trainer custom_config: {name}={value!r} is invalid; allowed: {allowed}."
+            )
+
+        if self.task not in ("lcd", "art"):
+            raise bad("task", "'lcd' or 'art'")
+        if not isinstance(self.model, dict):
+            raise bad("model", "a dict of model keyword arguments")
+        for name in ("epochs", "batch_size"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise bad(name, "an integer at least 1")
+        if not (isinstance(self.learning_rate, (int, float)) and 0 < self.learning_rate < math.inf):
+            raise bad("learning_rate", "a finite number greater than 0")
+        if self.clip_norm is not None and not (0 < self.clip_norm < math.inf):
+            raise bad("clip_norm", "None or a finite number greater than 0")
+        if self.stop_at_accuracy is not None and not 0 < self.stop_at_accuracy <= 1:
+            raise bad("stop_at_accuracy", "None or a number in (0, 1]")
+
+    @classmethod
+    def from_custom_config(cls, custom_config: Dict[str, Any]) -> TrainingConfig:
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(custom_config) - known)
+        if unknown:
+            raise ValueError(
+                f"Trainer custom_config: unknown keys {unknown}; allowed: {sorted(known)}."
+            )
+        return cls(**custom_config)
+
+
+class EpochLogger(keras.callbacks.Callback):
+    """One log line per epoch, so a long Trainer run shows its progress."""
+
+    def __init__(self, name: str, epochs: int):
+        super().__init__()
+        self.name, self.epochs = name, epochs
+
+    def on_epoch_end(self, epoch, logs=None):
+        metrics = ", ".join(f"{k}={v:.5g}" for k, v in sorted((logs or {}).items()))
+        _log.info("%s epoch %d/%d: %s", self.name, epoch + 1, self.epochs, metrics)
+
+
+class StopAtAccuracy(keras.callbacks.Callback):
+    """Stops training once the eval accuracy reaches a target (the paper's ART rule)."""
+
+    def __init__(self, target: float):
+        super().__init__()
+        self.target = target
+
+    def on_epoch_end(self, epoch, logs=None):
+        if (logs or {}).get("val_accuracy", 0.0) >= self.target:
+            _log.info("eval accuracy reached %.4f: stopping", self.target)
+            self.model.stop_training = True
+
+
+def make_dataset(
+    fn_args: tfx.components.FnArgs,
+    tft_output: tft.TFTransformOutput,
+    files,
+    config: TrainingConfig,
+    shuffle: bool,
+    to_model,
+) -> tf.data.Dataset:
+    """Transformed examples read through the Trainer's data accessor, one pass."""
+    options = tfxio.TensorFlowDatasetOptions(
+        batch_size=config.batch_size, shuffle=shuffle, shuffle_seed=config.seed, num_epochs=1
+    )
+    dataset = fn_args.data_accessor.tf_dataset_factory(
+        files, options, tft_output.transformed_metadata.schema
+    )
+    return dataset.map(to_model).prefetch(tf.data.AUTOTUNE)
+
+
+def fit(model, train, evaluation, config: TrainingConfig, fn_args, name: str):
+    callbacks = [
+        EpochLogger(name, config.epochs),
+        keras.callbacks.TensorBoard(log_dir=fn_args.model_run_dir),
+    ]
+    if config.stop_at_accuracy is not None:
+        callbacks.append(StopAtAccuracy(config.stop_at_accuracy))
+    return model.fit(
+        train, validation_data=evaluation, epochs=config.epochs, callbacks=callbacks, verbose=0
+    )
+
+
+def optimizer(config: TrainingConfig) -> keras.optimizers.Optimizer:
+    return keras.optimizers.Adam(config.learning_rate, global_clipnorm=config.clip_norm)
+
+
+def run_fn(fn_args: tfx.components.FnArgs) -> None:
+    """TFX Trainer entry point: trains, then writes a SavedModel with all signatures."""
+    from models import art_task, lcd_task  # they import this module
+
+    config = TrainingConfig.from_custom_config(dict(fn_args.custom_config or {}))
+    keras.utils.set_random_seed(config.seed)
+    tft_output = tft.TFTransformOutput(fn_args.transform_output)
+    task = {"lcd": lcd_task, "art": art_task}[config.task]
+    model, history = task.train(fn_args, tft_output, config)
+    os.makedirs(fn_args.serving_model_dir, exist_ok=True)
+    task.export(model, tft_output, fn_args.serving_model_dir)
+    _log.info(
+        "%s model (%s initial state) trained for %d epochs; exported to %s",
+        config.task,
+        config.model.get("strategy"),
+        len(history.history.get("loss", [])),
+        fn_args.serving_model_dir,
+    )
