@@ -63,23 +63,27 @@ class ArtServing(tf.Module):
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="query")])
     def answer(self, query):
-        self._validate(query)
+        with tf.control_dependencies(self._checks(query)):
+            query = tf.identity(query)  # no work starts before the checks pass
         return self._predict(self.tft_layer({"query": query[:, None]})["tokens"])
 
-    def _validate(self, query) -> None:
+    def _checks(self, query) -> list:
         k = self.num_pairs
         rule = (
             f'query must be {k} letter-digit pairs with distinct letters, "??", then one of '
             f'those letters, like "c9k8j3f1??k"'
         )
         shaped = tf.strings.regex_full_match(query, f"(?:[A-Za-z][0-9]){{{k}}}[?][?][A-Za-z]")
-        tf.debugging.Assert(tf.reduce_all(shaped), [rule, query], summarize=3)
+        well_formed = tf.debugging.Assert(tf.reduce_all(shaped), [rule, query], summarize=3)
         characters = tf.strings.bytes_split(query).to_tensor("", shape=[None, self.query_length])
         letters, asked = characters[:, 0 : 2 * k : 2], characters[:, -1]
         pairs_equal = tf.cast(letters[:, :, None] == letters[:, None, :], tf.int32)
         distinct = tf.reduce_sum(pairs_equal, axis=[1, 2]) == k
         known = tf.reduce_any(letters == asked[:, None], axis=1)
-        tf.debugging.Assert(tf.reduce_all(distinct & known), [rule, query], summarize=3)
+        meaningful = tf.debugging.Assert(
+            tf.reduce_all(distinct & known), [rule, query], summarize=3
+        )
+        return [well_formed, meaningful]
 
     def signatures(self) -> dict:
         return {

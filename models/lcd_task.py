@@ -91,7 +91,10 @@ class LcdServing(tf.Module):
         ]
     )
     def generate(self, x0, period, seed, num_samples, steps):
-        _validate(x0, period, seed, num_samples, steps)
+        with tf.control_dependencies(_checks(x0, period, seed, num_samples, steps)):
+            # Everything below reads these, so no work starts before the checks pass.
+            x0, period, seed = tf.identity(x0), tf.identity(period), tf.identity(seed)
+            num_samples, steps = tf.identity(num_samples), tf.identity(steps)
         s = self.scaling
         batch = tf.shape(x0)[0]
         # Row b * num_samples + k is sample k of request row b.
@@ -127,23 +130,26 @@ class LcdServing(tf.Module):
         }
 
 
-def _validate(x0, period, seed, num_samples, steps) -> None:
-    """Bad requests fail with INVALID_ARGUMENT naming the input, before any work."""
-    tf.debugging.assert_greater_equal(
-        num_samples, 1, message=f"num_samples must be in [1, {MAX_SAMPLES}]"
-    )
-    tf.debugging.assert_less_equal(
-        num_samples, MAX_SAMPLES, message=f"num_samples must be in [1, {MAX_SAMPLES}]"
-    )
-    tf.debugging.assert_greater_equal(steps, 1, message=f"steps must be in [1, {MAX_STEPS}]")
-    tf.debugging.assert_less_equal(steps, MAX_STEPS, message=f"steps must be in [1, {MAX_STEPS}]")
+def _checks(x0, period, seed, num_samples, steps) -> list:
+    """Assertions that fail a bad request with INVALID_ARGUMENT naming the input."""
+    samples_rule = f"num_samples must be in [1, {MAX_SAMPLES}]"
+    steps_rule = f"steps must be in [1, {MAX_STEPS}]"
     batch = tf.shape(x0)[0]
-    tf.debugging.assert_equal(
-        tf.shape(period)[0], batch, message="period must have as many rows as x0"
-    )
-    tf.debugging.assert_equal(tf.shape(seed)[0], batch, message="seed must have as many rows as x0")
-    tf.debugging.assert_all_finite(x0, message="x0 must be finite (no NaN or Inf)")
-    tf.debugging.assert_all_finite(period, message="period must be finite (no NaN or Inf)")
+    checks = [
+        tf.debugging.assert_greater_equal(num_samples, 1, message=samples_rule),
+        tf.debugging.assert_less_equal(num_samples, MAX_SAMPLES, message=samples_rule),
+        tf.debugging.assert_greater_equal(steps, 1, message=steps_rule),
+        tf.debugging.assert_less_equal(steps, MAX_STEPS, message=steps_rule),
+        tf.debugging.assert_equal(
+            tf.shape(period)[0], batch, message="period must have as many rows as x0"
+        ),
+        tf.debugging.assert_equal(
+            tf.shape(seed)[0], batch, message="seed must have as many rows as x0"
+        ),
+        tf.debugging.assert_all_finite(x0, message="x0 must be finite (no NaN or Inf)"),
+        tf.debugging.assert_all_finite(period, message="period must be finite (no NaN or Inf)"),
+    ]
+    return [check for check in checks if check is not None]
 
 
 def export(model: keras.Model, tft_output: tft.TFTransformOutput, directory: str) -> None:

@@ -1,0 +1,124 @@
+"""The Trainer on a tiny pipeline run: training, export, and the signatures."""
+
+import glob
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import local_runner
+from models.training import TrainingConfig
+
+PROBE = os.path.join(os.path.dirname(__file__), "saved_model_probe.py")
+TINY = {
+    "lcd": (
+        {"train_per_period": 40, "eval_per_period": 10, "length": 12},
+        {"epochs": 4, "batch_size": 32, "model": {"units": 16, "context_units": [8]}},
+    ),
+    "art": (
+        {"train_count": 400, "eval_count": 100},
+        {"epochs": 2, "batch_size": 64, "model": {"units": 12}},
+    ),
+}
+
+
+@pytest.fixture(scope="module", params=["lcd", "art"])
+def trained(request, tmp_path_factory):
+    task = request.param
+    data, training = TINY[task]
+    root = tmp_path_factory.mktemp(task)
+    run = local_runner.run(
+        task, "demo", str(root), data_overrides=data, training_overrides=training
+    )
+    models = {}
+    for component in run.components:
+        for output in component.outputs:
+            if output.type_name == "Model":
+                models[component.node_id] = os.path.join(output.uri, "Format-Serving")
+            if output.type_name == "ModelRun":
+                models[component.node_id + "/run"] = output.uri
+    return task, run, models
+
+
+def probe(path, task):
+    result = subprocess.run(
+        [sys.executable, PROBE, path, task], capture_output=True, text=True, timeout=600
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    line = next(x for x in result.stdout.splitlines() if x.startswith("REPORT "))
+    return json.loads(line.removeprefix("REPORT "))
+
+
+def epoch_losses(run_dir):
+    losses = {}
+    for path in glob.glob(os.path.join(run_dir, "train", "events.out.tfevents.*")):
+        for event in tf.compat.v1.train.summary_iterator(path):
+            for value in event.summary.value:
+                if value.tag == "epoch_loss":
+                    losses[event.step] = float(tf.make_ndarray(value.tensor))
+    return [losses[step] for step in sorted(losses)]
+
+
+@pytest.mark.e2e
+def test_both_trainers_run_and_log_falling_loss_to_tensorboard(trained):
+    task, run, models = trained
+    states = {c.node_id: c.state for c in run.components}
+    assert states["Transform"] == states["Trainer"] == states["BaselineTrainer"] == "executed"
+    for trainer in ("Trainer", "BaselineTrainer"):
+        assert os.path.exists(os.path.join(models[trainer], "saved_model.pb"))
+        losses = epoch_losses(models[trainer + "/run"])
+        assert len(losses) == TINY[task][1]["epochs"]
+        assert losses[-1] < losses[0]
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("trainer", ["Trainer", "BaselineTrainer"])
+def test_signatures_work_with_tensorflow_alone(trained, trainer):
+    task, _, models = trained
+    report = probe(models[trainer], task)
+    if task == "lcd":
+        assert report["signatures"] == ["generate", "serving_default", "transform_features"]
+        assert report["shape"] == [2, 5, 13]
+        assert report["starts"] == [[3.0] * 5, [2.5] * 5]  # exactly x0
+        assert report["finite"] and report["same_seed_identical"] and report["row_alone_identical"]
+        if trainer == "Trainer":  # the learned distribution generates varied trajectories
+            assert report["samples_differ"] and report["other_seed_differs"]
+        for name, result in report["bad"].items():
+            assert result["status"] == "INVALID_ARGUMENT", name
+            input_name = name.split("=")[0].split(" ")[0]
+            assert input_name in result["message"], (name, result["message"][:300])
+        assert report["serving_default"] == {
+            "predictions": [1, 12],
+            "delta": [1, 12],
+            "next_x": [1, 12],
+        }
+    else:
+        assert report["signatures"] == ["answer", "serving_default", "transform_features"]
+        assert report["probabilities_shape"] == [2, 10]
+        assert all(0 <= d <= 9 for d in report["digit"])
+        np.testing.assert_allclose(report["probability_sums"], 1.0, atol=1e-5)
+        for query, result in report["bad"].items():
+            assert result["status"] == "INVALID_ARGUMENT", query
+            assert "query must be 4 letter-digit pairs" in result["message"]
+        assert report["serving_default"] == {"digit": [1], "probabilities": [1, 10]}
+
+
+@pytest.mark.parametrize(
+    "change,message",
+    [
+        ({"task": "weather"}, "task='weather' is invalid"),
+        ({"epochs": 0}, "epochs=0 is invalid; allowed: an integer at least 1"),
+        ({"learning_rate": -1.0}, "learning_rate=-1.0 is invalid"),
+        ({"clip_norm": 0.0}, "clip_norm=0.0 is invalid"),
+        ({"stop_at_accuracy": 1.5}, "stop_at_accuracy=1.5 is invalid"),
+        ({"epoch": 3}, "unknown keys ['epoch']"),
+    ],
+)
+def test_bad_training_config_is_refused_by_name(change, message):
+    config = {"task": "lcd", "model": {}, **change}
+    with pytest.raises(ValueError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        TrainingConfig.from_custom_config(config)
