@@ -24,6 +24,18 @@ def _assignment(text: str) -> tuple:
         return name, value  # a bare word, e.g. alphabet=abc
 
 
+def _nest(assignments: list) -> dict:
+    """[("model.units", 16), ("epochs", 3)] -> {"model": {"units": 16}, "epochs": 3}."""
+    nested: dict = {}
+    for name, value in assignments:
+        *parents, leaf = name.split(".")
+        target = nested
+        for parent in parents:
+            target = target.setdefault(parent, {})
+        target[leaf] = value
+    return nested
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="seqgen", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -41,6 +53,15 @@ def _parser() -> argparse.ArgumentParser:
         type=_assignment,
         help="override a data-generator parameter; VALUE is JSON, e.g. "
         "--data train_per_period=100 --data 'eval_periods=[1, 2]' (repeatable)",
+    )
+    run.add_argument(
+        "--train",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        type=_assignment,
+        help="override a Trainer setting (epochs, batch_size, learning_rate, clip_norm, seed) "
+        "or, as model.NAME, a model option, e.g. --train epochs=3 --train model.units=16",
     )
     run.add_argument(
         "--beam-args",
@@ -86,6 +107,7 @@ def _run(args: argparse.Namespace) -> int:
         args.pipeline_root,
         beam_args=shlex.split(args.beam_args),
         data_overrides=dict(args.data),
+        training_overrides=_nest(args.train),
     )
     print(f"\nPipeline {result.pipeline_name} finished. Pipeline root: {result.pipeline_root}")
     print(f"Metadata (SQLite MLMD): {result.metadata_path}")
@@ -97,10 +119,11 @@ def main(argv: List[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     _configure_logging(args.verbose)
     from components.validation import InvalidParameterError
+    from models.training import InvalidTrainingConfig
 
     try:
         return {"run": _run}[args.command](args)
-    except InvalidParameterError as error:  # bad parameters: say which and stop
+    except (InvalidParameterError, InvalidTrainingConfig) as error:  # say which and stop
         print(f"seqgen: error: {error}", file=sys.stderr)
         return 2
 

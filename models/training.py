@@ -22,6 +22,10 @@ from tfx_bsl.public import tfxio
 _log = logging.getLogger(__name__)
 
 
+class InvalidTrainingConfig(ValueError):
+    """The Trainer's custom_config has a key or value run_fn cannot use."""
+
+
 @dataclasses.dataclass(frozen=True)
 class TrainingConfig:
     task: str
@@ -36,7 +40,7 @@ class TrainingConfig:
     def __post_init__(self):
         def bad(name, allowed):
             value = getattr(self, name)
-            return ValueError(
+            return InvalidTrainingConfig(
                 f"Trainer custom_config: {name}={value!r} is invalid; allowed: {allowed}."
             )
 
@@ -60,7 +64,7 @@ class TrainingConfig:
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(custom_config) - known)
         if unknown:
-            raise ValueError(
+            raise InvalidTrainingConfig(
                 f"Trainer custom_config: unknown keys {unknown}; allowed: {sorted(known)}."
             )
         return cls(**custom_config)

@@ -28,6 +28,12 @@ def test_unknown_parameter_lists_the_known_ones(tmp_path):
     assert "pairs=3 is invalid; allowed: a parameter among num_pairs, alphabet" in result.stderr
 
 
+def test_bad_training_setting_exits_2_naming_it(tmp_path):
+    result = seqgen("run", "--task", "lcd", "--train", "epochs=0", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "epochs=0 is invalid; allowed: an integer at least 1" in result.stderr
+
+
 def test_unknown_task_is_refused_by_the_parser(tmp_path):
     result = seqgen("run", "--task", "weather", cwd=tmp_path)
     assert result.returncode == 2 and "invalid choice: 'weather'" in result.stderr

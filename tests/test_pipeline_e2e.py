@@ -11,15 +11,28 @@ from tfx.utils import io_utils
 
 import local_runner
 
-COMPONENTS = {
-    "lcd": ["LcdExampleGen", "StatisticsGen", "SchemaGen", "ExampleValidator"],
-    "art": ["ArtExampleGen", "StatisticsGen", "SchemaGen", "ExampleValidator"],
-}
+DOWNSTREAM = [
+    "StatisticsGen",
+    "SchemaGen",
+    "ExampleValidator",
+    "Transform",
+    "BaselineTrainer",
+    "Trainer",
+]
+COMPONENTS = {"lcd": ["LcdExampleGen", *DOWNSTREAM], "art": ["ArtExampleGen", *DOWNSTREAM]}
 SHAPES = {"lcd": {"x": [9], "period": [1]}, "art": {"query": [1], "target": [1]}}
 TINY = {
     "lcd": {"train_per_period": 8, "eval_per_period": 4, "length": 8},
     "art": {"train_count": 60, "eval_count": 20},
 }
+TINY_TRAINING = {"epochs": 1, "model": {"units": 4}}
+# Each Trainer adds Model and ModelRun; Transform adds 8 artifacts of 6 types.
+ARTIFACT_TYPES = sorted(
+    ["Examples", "ExampleStatistics", "Schema", "ExampleAnomalies"]
+    + ["ExampleAnomalies", "ExampleStatistics", "Schema", "TransformCache", "ExampleStatistics"]
+    + ["TransformGraph", "Examples", "Schema"]
+    + ["Model", "ModelRun"] * 2
+)
 
 
 def open_store(path):
@@ -29,19 +42,22 @@ def open_store(path):
 @pytest.mark.e2e
 @pytest.mark.parametrize("task", ["lcd", "art"])
 def test_pipeline_runs_records_in_mlmd_and_reruns_from_cache(task, tmp_path):
-    first = local_runner.run(task, "demo", str(tmp_path), data_overrides=TINY[task])
+    first = local_runner.run(
+        task, "demo", str(tmp_path), data_overrides=TINY[task], training_overrides=TINY_TRAINING
+    )
 
-    assert [c.node_id for c in first.components] == COMPONENTS[task]
+    node_ids = [c.node_id for c in first.components]
+    assert node_ids[0] == COMPONENTS[task][0] and sorted(node_ids) == sorted(COMPONENTS[task])
     assert {c.state for c in first.components} == {"executed"}
     store = open_store(first.metadata_path)
     executions = store.get_executions()
-    assert len(executions) == 4
+    assert len(executions) == len(COMPONENTS[task])
     assert all(e.last_known_state == metadata_store_pb2.Execution.COMPLETE for e in executions)
     types_by_id = {t.id: t.name for t in store.get_artifact_types()}
     produced = sorted(types_by_id[a.type_id] for a in store.get_artifacts())
-    assert produced == ["ExampleAnomalies", "ExampleStatistics", "Examples", "Schema"]
+    assert produced == ARTIFACT_TYPES
 
-    outputs = {c.node_id: c.outputs[0] for c in first.components}
+    outputs = {c.node_id: c.outputs[0] for c in first.components if len(c.outputs) == 1}
     schema = io_utils.parse_pbtxt_file(
         os.path.join(outputs["SchemaGen"].uri, "schema.pbtxt"), schema_pb2.Schema()
     )
@@ -53,10 +69,12 @@ def test_pipeline_runs_records_in_mlmd_and_reruns_from_cache(task, tmp_path):
             assert not anomalies_pb2.Anomalies.FromString(f.read()).anomaly_info
     assert os.path.exists(os.path.join(outputs[COMPONENTS[task][0]].uri, "Split-train"))
 
-    second = local_runner.run(task, "demo", str(tmp_path), data_overrides=TINY[task])
+    second = local_runner.run(
+        task, "demo", str(tmp_path), data_overrides=TINY[task], training_overrides=TINY_TRAINING
+    )
     assert {c.state for c in second.components} == {"cached"}
-    assert len(store.get_executions()) == 8
-    assert len(store.get_artifacts()) == 4  # nothing new was produced
+    assert len(store.get_executions()) == 2 * len(COMPONENTS[task])
+    assert len(store.get_artifacts()) == len(ARTIFACT_TYPES)  # nothing new was produced
     assert [o.uri for c in second.components for o in c.outputs] == [
         o.uri for c in first.components for o in c.outputs
     ]
