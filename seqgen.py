@@ -89,7 +89,7 @@ def _configure_logging(verbose: bool) -> None:
     )
     if verbose:
         return
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # read when TensorFlow loads
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # read when TensorFlow loads
     logging.getLogger("absl").addFilter(_ProgressOnly())
     for noisy in ("apache_beam", "tensorflow"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
