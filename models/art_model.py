@@ -11,15 +11,13 @@ from typing import Sequence
 
 import keras
 
-from models.cells import make_rnn
-from models.contextual_rnn import ContextualRNN
-from models.initial_state import initial_state_for
+from models.task_model import TaskModel
 
 NUM_DIGITS = 10
 
 
 @keras.saving.register_keras_serializable(package="seqgen")
-class ArtModel(keras.Model):
+class ArtModel(TaskModel):
     def __init__(
         self,
         vocab_size: int,
@@ -35,39 +33,31 @@ class ArtModel(keras.Model):
         seed: int | None = None,
         **kwargs,
     ):
-        super().__init__(**kwargs)
         if not isinstance(vocab_size, int) or vocab_size < 1:
             raise ValueError(f"vocab_size={vocab_size!r} is invalid; allowed: a positive integer.")
-        self.config = dict(
-            vocab_size=vocab_size,
-            embedding_dim=embedding_dim,
+        super().__init__(
             cell=cell,
             units=units,
             num_layers=num_layers,
             strategy=strategy,
-            context_units=list(context_units),
+            context_units=context_units,
             initial_scale=initial_scale,
             noise=noise,
             noise_scale=noise_scale,
             seed=seed,
+            return_sequences=False,
+            **kwargs,
         )
-        strategy_layer = initial_state_for(
-            strategy, context_units, initial_scale, noise, noise_scale, seed
-        )
+        self.vocab_size, self.embedding_dim = vocab_size, embedding_dim
         self.embedding = keras.layers.Embedding(vocab_size, embedding_dim, name="embedding")
-        self.rnn = ContextualRNN(
-            make_rnn(cell, units, num_layers, return_sequences=False),
-            strategy_layer,
-            name="rnn",
-        )
         self.head = keras.layers.Dense(NUM_DIGITS, name="logits")
 
     def build(self, input_shape):
         batch, time = input_shape[0], input_shape[1]
-        dim = self.config["embedding_dim"]
+        dim = self.embedding_dim
         self.embedding.build((batch, time))
         self.rnn.build((batch, time, dim), (batch, dim))
-        self.head.build((batch, self.config["units"]))
+        self.head.build((batch, self.options["units"]))
         self.built = True
 
     def call(self, tokens, training=None, sample=False, seed=None):
@@ -78,4 +68,8 @@ class ArtModel(keras.Model):
         return self.head(hidden)
 
     def get_config(self):
-        return {**super().get_config(), **self.config}
+        return {
+            **super().get_config(),
+            "vocab_size": self.vocab_size,
+            "embedding_dim": self.embedding_dim,
+        }

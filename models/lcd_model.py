@@ -14,13 +14,11 @@ from typing import Sequence
 import keras
 from keras import ops
 
-from models.cells import make_rnn
-from models.contextual_rnn import ContextualRNN
-from models.initial_state import initial_state_for
+from models.task_model import TaskModel
 
 
 @keras.saving.register_keras_serializable(package="seqgen")
-class LcdModel(keras.Model):
+class LcdModel(TaskModel):
     def __init__(
         self,
         cell: str = "lstm",
@@ -34,23 +32,20 @@ class LcdModel(keras.Model):
         seed: int | None = None,
         **kwargs,
     ):
-        super().__init__(**kwargs)
-        self.config = dict(
+        super().__init__(
             cell=cell,
             units=units,
             num_layers=num_layers,
             strategy=strategy,
-            context_units=list(context_units),
+            context_units=context_units,
             initial_scale=initial_scale,
             noise=noise,
             noise_scale=noise_scale,
             seed=seed,
+            return_sequences=True,
+            **kwargs,
         )
-        strategy_layer = initial_state_for(
-            strategy, context_units, initial_scale, noise, noise_scale, seed
-        )
-        self.uses_context = strategy_layer.needs_context
-        self.rnn = ContextualRNN(make_rnn(cell, units, num_layers), strategy_layer, name="rnn")
+        self.uses_context = self.rnn.strategy.needs_context
         self.head = keras.layers.Dense(1, name="delta")
 
     def _features(self, inputs):
@@ -95,6 +90,3 @@ class LcdModel(keras.Model):
         )
         deltas = ops.squeeze(self.head(hidden), axis=-1)
         return (deltas, states) if return_state else deltas
-
-    def get_config(self):
-        return {**super().get_config(), **self.config}
