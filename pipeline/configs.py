@@ -18,60 +18,37 @@ CONFIGS = tuple(DATA)
 
 # Trainer settings per config and task (the Trainer's custom_config). The
 # contextual model uses these; the baseline is the same with strategy "zero".
-TRAINING: Dict[str, Dict[str, Dict[str, Any]]] = {
-    "paper": {
-        "lcd": {
-            "model": {
-                "cell": "lstm",
-                "units": 128,
-                "strategy": "learned_distribution",
-                "context_units": [50],
-                "initial_scale": 0.25,
-            },
-            "epochs": 65,
-            "batch_size": 128,
-            "learning_rate": 2e-4,
-            "clip_norm": 10.0,
-        },
-        "art": {
-            "model": {
-                "cell": "fast_weights",
-                "units": 50,
-                "strategy": "learned",
-                "context_units": [],
-            },
-            "epochs": 200,
-            "batch_size": 128,
-            "learning_rate": 1e-3,
-            "stop_at_accuracy": 1.0,
-        },
+_PAPER_LCD = {
+    "model": {
+        "cell": "lstm",
+        "units": 128,
+        "strategy": "learned_distribution",
+        "context_units": [50],
+        "initial_scale": 0.25,
     },
+    "epochs": 65,
+    "batch_size": 128,
+    "learning_rate": 2e-4,
+    "clip_norm": 10.0,
+}
+_PAPER_ART = {
+    "model": {"cell": "fast_weights", "units": 50, "strategy": "learned", "context_units": []},
+    "epochs": 200,
+    "batch_size": 128,
+    "learning_rate": 1e-3,
+    "stop_at_accuracy": 1.0,
+}
+TRAINING: Dict[str, Dict[str, Dict[str, Any]]] = {
+    "paper": {"lcd": _PAPER_LCD, "art": _PAPER_ART},
     "demo": {
         "lcd": {
-            "model": {
-                "cell": "lstm",
-                "units": 64,
-                "strategy": "learned_distribution",
-                "context_units": [50],
-                "initial_scale": 0.25,
-            },
+            **_PAPER_LCD,
+            "model": {**_PAPER_LCD["model"], "units": 64},
             "epochs": 20,
             "batch_size": 64,
             "learning_rate": 3e-3,
-            "clip_norm": 10.0,
         },
-        "art": {
-            "model": {
-                "cell": "fast_weights",
-                "units": 50,
-                "strategy": "learned",
-                "context_units": [],
-            },
-            "epochs": 10,
-            "batch_size": 128,
-            "learning_rate": 1e-3,
-            "stop_at_accuracy": 1.0,
-        },
+        "art": {**_PAPER_ART, "epochs": 10},
     },
 }
 
