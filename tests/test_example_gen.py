@@ -10,6 +10,8 @@ from tfx.types import artifact_utils, standard_artifacts
 
 from components import ArtExampleGen, InvalidParameterError, LcdExampleGen
 from components.example_gen import plan_shards
+from models.training import InvalidTrainingConfig
+from pipeline import configs
 from pipeline.pipeline import create_pipeline
 from tests.helpers import read_examples
 
@@ -89,6 +91,13 @@ def test_same_records_in_memory_and_with_two_worker_processes(make, tmp_path):
 )
 def test_bad_parameters_fail_when_the_pipeline_is_built(task, params, name, tmp_path, no_beam):
     with pytest.raises(InvalidParameterError) as raised:
-        create_pipeline("p", str(tmp_path), task, params)
+        create_pipeline("p", str(tmp_path), task, params, configs.training_params(task, "demo"))
     assert raised.value.name == name
     assert not os.listdir(tmp_path)  # nothing was written
+
+
+def test_bad_training_settings_fail_when_the_pipeline_is_built(tmp_path, no_beam):
+    training = {**configs.training_params("lcd", "demo"), "batch_size": 0}
+    with pytest.raises(InvalidTrainingConfig, match="batch_size=0 is invalid"):
+        create_pipeline("p", str(tmp_path), "lcd", {}, training)
+    assert not os.listdir(tmp_path)
