@@ -40,16 +40,10 @@ _PAPER_ART = {
 }
 TRAINING: Dict[str, Dict[str, Dict[str, Any]]] = {
     "paper": {"lcd": _PAPER_LCD, "art": _PAPER_ART},
-    "demo": {
-        "lcd": {
-            **_PAPER_LCD,
-            "model": {**_PAPER_LCD["model"], "units": 64},
-            "epochs": 20,
-            "batch_size": 64,
-            "learning_rate": 3e-3,
-        },
-        "art": {**_PAPER_ART, "epochs": 10},
-    },
+    # LCD trains as in the paper: about two minutes a model on two cores, and
+    # the smallest setting measured to beat the baseline's eval MSE on every
+    # seed tried; shorter, faster-learning runs won on some seeds only.
+    "demo": {"lcd": _PAPER_LCD, "art": {**_PAPER_ART, "epochs": 10}},
 }
 
 
