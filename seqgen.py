@@ -75,12 +75,28 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+# Warnings TFX and Beam print on every local run that ask nothing of the user.
+_HARMLESS = (
+    "ArtifactQuery.property_predicate is not supported",
+    "Examples artifact does not have payload_format custom property",
+    "Couldn't find python-snappy",
+    "BatchElements statistics",
+    "Missing pipeline option (runner)",
+)
+
+
 class _ProgressOnly(logging.Filter):
     """Keeps TFX's per-component progress lines and drops its internal dumps."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        return record.levelno >= logging.WARNING or message.startswith("Component ")
+        return record.levelno >= logging.WARNING or record.getMessage().startswith("Component ")
+
+
+class _DropHarmless(logging.Filter):
+    """Drops the _HARMLESS messages, from whichever library logs them."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith(_HARMLESS)
 
 
 def _configure_logging(verbose: bool) -> None:
@@ -91,6 +107,8 @@ def _configure_logging(verbose: bool) -> None:
         return
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # read when TensorFlow loads
     logging.getLogger("absl").addFilter(_ProgressOnly())
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(_DropHarmless())
     for noisy in ("apache_beam", "tensorflow"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     # Google client libraries warn at import that they will drop Python 3.10.

@@ -11,6 +11,7 @@ import dataclasses
 import logging
 import math
 import os
+import warnings
 from typing import Any, Dict
 
 import keras
@@ -114,6 +115,9 @@ def make_dataset(
 
 
 def fit(model, train, evaluation, config: TrainingConfig, fn_args, name: str):
+    # Keras cannot know a tf.data pipeline's length before the first epoch ends
+    # and warns that it "ran out of data"; one pass per epoch is what we want.
+    warnings.filterwarnings("ignore", message="Your input ran out of data")
     callbacks = [
         EpochLogger(name, config.epochs),
         keras.callbacks.TensorBoard(log_dir=fn_args.model_run_dir),
