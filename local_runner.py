@@ -10,7 +10,8 @@ from typing import List
 from ml_metadata.proto import metadata_store_pb2
 from tfx import v1 as tfx
 
-from pipeline import configs, run_summary
+from components.lcd_data import LcdDataset
+from pipeline import configs, run_summary, trajectories
 from pipeline.pipeline import create_pipeline
 
 DEFAULT_RUNS_DIR = "runs"
@@ -23,6 +24,7 @@ class LocalRun:
     pipeline_root: str
     metadata_path: str
     components: List[run_summary.ComponentRun]
+    data_params: dict
 
 
 def _sqlite_config(path: str) -> metadata_store_pb2.ConnectionConfig:
@@ -33,6 +35,44 @@ def _sqlite_config(path: str) -> metadata_store_pb2.ConnectionConfig:
         metadata_store_pb2.SqliteMetadataSourceConfig.READWRITE_OPENCREATE
     )
     return config
+
+
+def model_dir(run: LocalRun, node_id: str = "Trainer") -> str:
+    """Where a Trainer of this run wrote its SavedModel."""
+    component = next(c for c in run.components if c.node_id == node_id)
+    uri = next(o.uri for o in component.outputs if o.type_name == "Model")
+    return os.path.join(uri, "Format-Serving")
+
+
+def saved_model_generator(path: str) -> trajectories.Generator:
+    """The `generate` signature of a SavedModel, as a NumPy callable."""
+    import tensorflow as tf
+
+    signature = tf.saved_model.load(path).signatures["generate"]
+
+    def generate(x0, period, seed, num_samples, steps):
+        result = signature(
+            x0=tf.constant(x0, tf.float32),
+            period=tf.constant(period, tf.float32),
+            seed=tf.constant(seed, tf.int64),
+            num_samples=tf.constant(num_samples, tf.int32),
+            steps=tf.constant(steps, tf.int32),
+        )
+        return result["trajectories"].numpy()
+
+    return generate
+
+
+def show_trajectories(run: LocalRun) -> str:
+    """Generates 10 trajectories per eval period from the contextual model; returns a report."""
+    dataset = LcdDataset(**run.data_params)
+    generate = saved_model_generator(model_dir(run))
+    results = trajectories.generate_per_period(generate, dataset, dataset.eval_periods)
+    path = trajectories.plot(results, os.path.join(run.pipeline_root, "trajectories.png"))
+    return (
+        f"Generated trajectories (x0 = 3.0, 10 samples per period):\n"
+        f"{trajectories.format_table(results)}\nPlot: {path}"
+    )
 
 
 def pipeline_name(task: str, config: str) -> str:
@@ -70,4 +110,4 @@ def run(
     os.makedirs(root, exist_ok=True)
     _log.info("Running %s under %s", name, root)
     tfx.orchestration.LocalDagRunner().run(pipeline)
-    return LocalRun(name, root, metadata_path, run_summary.latest_run(metadata_path, name))
+    return LocalRun(name, root, metadata_path, run_summary.latest_run(metadata_path, name), params)

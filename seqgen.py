@@ -130,6 +130,8 @@ def _run(args: argparse.Namespace) -> int:
     print(f"\nPipeline {result.pipeline_name} finished. Pipeline root: {result.pipeline_root}")
     print(f"Metadata (SQLite MLMD): {result.metadata_path}")
     print(run_summary.format_summary(result.components))
+    if args.task == "lcd":
+        print("\n" + local_runner.show_trajectories(result))
     return 0
 
 

@@ -78,9 +78,13 @@ class LcdDataset:
         period = np.asarray(periods)[indices // per_period][:, None]
         u = random_streams.uniform(self.seed, split, indices, draws=1)
         amplitude = self.x0_low + (self.x0_high - self.x0_low) * u
+        x = self.sequences(amplitude, period)
+        return {"x": x.astype(np.float32), "period": period.astype(np.float32)}
+
+    def sequences(self, amplitude: np.ndarray, period: np.ndarray) -> np.ndarray:
+        """x(0..length) for amplitudes and periods of shape [n, 1], in float64."""
         decay_steps = float(self.length + 1)
         t = np.arange(self.length + 1, dtype=np.float64)[None, :]
         linear = self.alpha + (decay_steps - t) / decay_steps
         cosine = 0.5 * (1.0 + np.cos(2.0 * np.pi * period * t / decay_steps))
-        x = amplitude * (linear * cosine + self.beta)
-        return {"x": x.astype(np.float32), "period": period.astype(np.float32)}
+        return amplitude * (linear * cosine + self.beta)

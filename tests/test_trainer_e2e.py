@@ -107,6 +107,17 @@ def test_signatures_work_with_tensorflow_alone(trained, trainer):
         assert report["serving_default"] == {"digit": [1], "probabilities": [1, 10]}
 
 
+@pytest.mark.e2e
+def test_trained_generator_draws_trajectories_for_every_eval_period(trained):
+    task, run, _ = trained
+    if task != "lcd":
+        pytest.skip("trajectories are an LCD output")
+    report = local_runner.show_trajectories(run)
+    for period in run.data_params.get("eval_periods", [1.0, 2.0, 3.0, 4.0]):
+        assert f"{period:>6.2f} " in report
+    assert os.path.getsize(os.path.join(run.pipeline_root, "trajectories.png")) > 1000
+
+
 @pytest.mark.parametrize(
     "change,message",
     [
