@@ -108,10 +108,9 @@ def test_signatures_work_with_tensorflow_alone(trained, trainer):
 
 
 @pytest.mark.e2e
+@pytest.mark.parametrize("trained", ["lcd"], indirect=True)
 def test_trained_generator_draws_trajectories_for_every_eval_period(trained):
-    task, run, _ = trained
-    if task != "lcd":
-        pytest.skip("trajectories are an LCD output")
+    _, run, _ = trained
     report = local_runner.show_trajectories(run)
     for period in run.data_params.get("eval_periods", [1.0, 2.0, 3.0, 4.0]):
         assert f"{period:>6.2f} " in report
