@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import logging
 import os
@@ -11,8 +12,8 @@ from ml_metadata.proto import metadata_store_pb2
 from tfx import v1 as tfx
 
 from components.lcd_data import LcdDataset
-from pipeline import configs, run_summary, trajectories
-from pipeline.pipeline import create_pipeline
+from pipeline import configs, evaluation_report, run_summary, trajectories
+from pipeline.pipeline import baseline_params, create_pipeline
 
 DEFAULT_RUNS_DIR = "runs"
 _log = logging.getLogger(__name__)
@@ -39,9 +40,22 @@ def _sqlite_config(path: str) -> metadata_store_pb2.ConnectionConfig:
 
 def model_dir(run: LocalRun, node_id: str = "Trainer") -> str:
     """Where a Trainer of this run wrote its SavedModel."""
-    component = next(c for c in run.components if c.node_id == node_id)
-    uri = next(o.uri for o in component.outputs if o.type_name == "Model")
-    return os.path.join(uri, "Format-Serving")
+    return os.path.join(
+        run_summary.output_of(run.components, node_id, "model").uri, "Format-Serving"
+    )
+
+
+def pushed_to(run: LocalRun) -> str | None:
+    """The version directory the Pusher wrote, or None when the model was not blessed."""
+    properties = run_summary.output_of(run.components, "Pusher", "pushed_model").properties
+    return properties["pushed_destination"] if properties.get("pushed") else None
+
+
+def evaluation(run: LocalRun) -> evaluation_report.Evaluation:
+    """The Evaluator's metrics and verdict for this run."""
+    return evaluation_report.load(
+        run_summary.output_of(run.components, "Evaluator", "evaluation").uri
+    )
 
 
 def saved_model_generator(path: str) -> trajectories.Generator:
@@ -64,15 +78,32 @@ def saved_model_generator(path: str) -> trajectories.Generator:
 
 
 def show_trajectories(run: LocalRun) -> str:
-    """Generates 10 trajectories per eval period from the contextual model; returns a report."""
+    """Generates 10 trajectories per eval period from the pushed model; returns a report.
+
+    An unblessed run pushed nothing: then the Trainer's candidate is used, and
+    the report says so.
+    """
     dataset = LcdDataset(**run.data_params)
-    generate = saved_model_generator(model_dir(run))
+    pushed = pushed_to(run)
+    source = f"the pushed model {pushed}" if pushed else "the unblessed candidate (not pushed)"
+    generate = saved_model_generator(pushed or model_dir(run))
     results = trajectories.generate_per_period(generate, dataset, dataset.eval_periods)
     path = trajectories.plot(results, os.path.join(run.pipeline_root, "trajectories.png"))
     return (
-        f"Generated trajectories (x0 = 3.0, 10 samples per period):\n"
+        f"Generated trajectories from {source} (x0 = 3.0, 10 samples per period):\n"
         f"{trajectories.format_table(results)}\nPlot: {path}"
     )
+
+
+def _updated(training: dict, overrides: dict | None) -> dict:
+    """Trainer params with overrides; "model" updates the model's arguments key by key."""
+    updated = copy.deepcopy(training)
+    for key, value in (overrides or {}).items():
+        if key == "model":
+            updated["model"].update(value)
+        else:
+            updated[key] = value
+    return updated
 
 
 def pipeline_name(task: str, config: str) -> str:
@@ -86,24 +117,31 @@ def run(
     beam_args: List[str] | None = None,
     data_overrides: dict | None = None,
     training_overrides: dict | None = None,
+    evaluation_overrides: dict | None = None,
+    baseline_overrides: dict | None = None,
+    serving_dir: str | None = None,
 ) -> LocalRun:
-    """Runs the pipeline to completion and reads back what each component did."""
+    """Runs the pipeline to completion and reads back what each component did.
+
+    Overrides update the named config: `training_overrides` both Trainers,
+    `baseline_overrides` the baseline's alone (after those). A blessed model
+    is pushed under `serving_dir` (default `<pipeline root>/serving`).
+    """
     name = pipeline_name(task, config)
     root = os.path.abspath(pipeline_root or os.path.join(DEFAULT_RUNS_DIR, name))
     metadata_path = os.path.join(root, "metadata.sqlite")
     params = {**configs.data_params(task, config), **(data_overrides or {})}
-    training = configs.training_params(task, config)
-    for key, value in (training_overrides or {}).items():
-        if key == "model":
-            training["model"].update(value)
-        else:
-            training[key] = value
+    training = _updated(configs.training_params(task, config), training_overrides)
+    baseline = _updated(baseline_params(training), baseline_overrides)
     pipeline = create_pipeline(
         pipeline_name=name,
         pipeline_root=root,
         task=task,
         data_params=params,
         training_params=training,
+        serving_dir=os.path.abspath(serving_dir or os.path.join(root, "serving")),
+        evaluation_params=evaluation_overrides,
+        baseline_training_params=baseline,
         metadata_connection_config=_sqlite_config(metadata_path),
         beam_pipeline_args=beam_args,
     )

@@ -64,6 +64,20 @@ def _parser() -> argparse.ArgumentParser:
         "or, as model.NAME, a model option, e.g. --train epochs=3 --train model.units=16",
     )
     run.add_argument(
+        "--eval",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        type=_assignment,
+        help="override a blessing threshold: min_improvement (relative margin over the "
+        "baseline), and max_mse, max_rollout_mse (lcd) or min_accuracy (art)",
+    )
+    run.add_argument(
+        "--serving-dir",
+        help="TF Serving base directory; the blessed model goes to SERVING_DIR/TASK/VERSION "
+        "(default: PIPELINE_ROOT/serving)",
+    )
+    run.add_argument(
         "--beam-args",
         default="",
         help="Beam pipeline options as one quoted string, e.g. "
@@ -82,6 +96,7 @@ _HARMLESS = (
     "Couldn't find python-snappy",
     "BatchElements statistics",
     "Missing pipeline option (runner)",
+    "tf_record_iterator (from tensorflow.python.lib.io.tf_record) is deprecated",
 )
 
 
@@ -96,7 +111,8 @@ class _DropHarmless(logging.Filter):
     """Drops the _HARMLESS messages, from whichever library logs them."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return not record.getMessage().startswith(_HARMLESS)
+        message = record.getMessage()
+        return not any(harmless in message for harmless in _HARMLESS)
 
 
 def _configure_logging(verbose: bool) -> None:
@@ -117,7 +133,7 @@ def _configure_logging(verbose: bool) -> None:
 
 def _run(args: argparse.Namespace) -> int:
     import local_runner  # imports TFX; kept out of `seqgen --help`
-    from pipeline import run_summary
+    from pipeline import evaluation_report, run_summary
 
     result = local_runner.run(
         args.task,
@@ -126,10 +142,18 @@ def _run(args: argparse.Namespace) -> int:
         beam_args=shlex.split(args.beam_args),
         data_overrides=dict(args.data),
         training_overrides=_nest(args.train),
+        evaluation_overrides=dict(args.eval),
+        serving_dir=args.serving_dir,
     )
     print(f"\nPipeline {result.pipeline_name} finished. Pipeline root: {result.pipeline_root}")
     print(f"Metadata (SQLite MLMD): {result.metadata_path}")
     print(run_summary.format_summary(result.components))
+    print("\nContextual model vs h0 = 0 baseline on the eval split:")
+    print(
+        evaluation_report.format_report(
+            local_runner.evaluation(result), local_runner.pushed_to(result), args.task
+        )
+    )
     if args.task == "lcd":
         print("\n" + local_runner.show_trajectories(result))
     return 0

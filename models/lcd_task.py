@@ -3,7 +3,9 @@
 Signatures (the same for the contextual model and the baseline):
 - serving_default(examples): serialized tf.Example -> teacher-forced
   predictions: `predictions` (scaled deltas, the training target's units),
-  `delta` and `next_x` in original units. The Evaluator uses it.
+  `delta` and `next_x` in original units; and `rollout`, x(1..n) generated
+  free-running from the example's x(0) and period with the mean h0, in
+  original units. The Evaluator scores `predictions` and `rollout`.
 - transform_features(examples): the Transform outputs, for TFMA labels.
 - generate(x0, period, seed, num_samples, steps): `trajectories`
   [B, num_samples, steps + 1] in original units, starting at x0 (the first
@@ -74,8 +76,16 @@ class LcdServing(tf.Module):
         inputs, _ = to_model(features)
         predictions = self.model(inputs)
         delta = unscale(predictions, self.scaling["delta_min"], self.scaling["delta_max"])
-        x = tf.cast(raw["x"], tf.float32)[:, :-1]
-        return {"predictions": predictions, "delta": delta, "next_x": x + delta}
+        x = tf.cast(raw["x"], tf.float32)
+        rollout = self._rollout(
+            x[:, 0], tf.cast(raw["period"], tf.float32)[:, 0], tf.shape(x)[1] - 1, sample=False
+        )
+        return {
+            "predictions": predictions,
+            "delta": delta,
+            "next_x": x[:, :-1] + delta,
+            "rollout": rollout,
+        }
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="examples")])
     def transform_features(self, examples):
@@ -95,14 +105,26 @@ class LcdServing(tf.Module):
             # Everything below reads these, so no work starts before the checks pass.
             x0, period, seed = tf.identity(x0), tf.identity(period), tf.identity(seed)
             num_samples, steps = tf.identity(num_samples), tf.identity(steps)
-        s = self.scaling
         batch = tf.shape(x0)[0]
         # Row b * num_samples + k is sample k of request row b.
-        x0_rows = tf.repeat(x0, num_samples)
         sample_number = tf.tile(tf.range(num_samples, dtype=tf.int64), [batch])
         row_seeds = stateless_random.combine(tf.repeat(seed, num_samples), sample_number)
-        x0_scaled = scale(x0_rows, s["x_min"], s["x_max"])
-        period_scaled = scale(tf.repeat(period, num_samples), s["period_min"], s["period_max"])
+        x0_rows = tf.repeat(x0, num_samples)
+        future = self._rollout(
+            x0_rows, tf.repeat(period, num_samples), steps, sample=True, seed=row_seeds
+        )
+        trajectories = tf.concat([x0_rows[:, None], future], axis=1)
+        return {"trajectories": tf.reshape(trajectories, [batch, num_samples, steps + 1])}
+
+    def _rollout(self, x0, period, steps, sample: bool, seed=None):
+        """Free-running x(1..steps) [rows, steps]: each prediction is the next input.
+
+        With sample=False the distribution strategy starts from its mean h0,
+        so the rollout is deterministic: what the Evaluator scores.
+        """
+        s = self.scaling
+        x0_scaled = scale(x0, s["x_min"], s["x_max"])
+        period_scaled = scale(period, s["period_min"], s["period_max"])
 
         def inputs_at(x):
             return {
@@ -111,16 +133,14 @@ class LcdServing(tf.Module):
                 "period": period_scaled,
             }
 
-        states = self.model.get_initial_state(inputs_at(x0_rows), sample=True, seed=row_seeds)
-        path = tf.TensorArray(tf.float32, size=steps + 1, element_shape=x0_rows.shape)
-        path = path.write(0, x0_rows)
-        x = x0_rows
+        states = self.model.get_initial_state(inputs_at(x0), sample=sample, seed=seed)
+        path = tf.TensorArray(tf.float32, size=steps, element_shape=x0.shape)
+        x = x0
         for t in tf.range(steps):
             delta_scaled, states = self.model(inputs_at(x), initial_state=states, return_state=True)
             x = x + unscale(delta_scaled[:, 0], s["delta_min"], s["delta_max"])
-            path = path.write(t + 1, x)
-        trajectories = tf.transpose(path.stack())  # [rows, steps + 1]
-        return {"trajectories": tf.reshape(trajectories, [batch, num_samples, steps + 1])}
+            path = path.write(t, x)
+        return tf.transpose(path.stack())
 
     def signatures(self) -> dict:
         return {

@@ -37,7 +37,8 @@ def lcd_preprocessing_fn(inputs):
     """x [B, n+1] and period [B, 1] -> scaled model inputs and targets.
 
     Outputs: x_scaled [B, n] = x(0..n-1); delta_scaled [B, n] = x(t+1) - x(t);
-    x0_scaled [B] = x(0); period_scaled [B]; scaling [B, 6] (SCALING_KEYS).
+    x0_scaled [B] = x(0); period_scaled [B]; scaling [B, 6] (SCALING_KEYS);
+    x_target [B, n] = x(1..n) unscaled, the label of the Evaluator's rollout error.
     """
     x = tf.cast(inputs["x"], tf.float32)
     period = tf.cast(inputs["period"], tf.float32)[:, 0]
@@ -53,6 +54,7 @@ def lcd_preprocessing_fn(inputs):
         "period_scaled": scale(period, period_min, period_max),
         "delta_scaled": scale(delta, delta_min, delta_max),
         "scaling": tf.tile(tf.cast(constants, tf.float32)[None, :], [batch, 1]),
+        "x_target": x[:, 1:],
     }
 
 

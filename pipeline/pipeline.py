@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import copy
+import os
 from typing import Any, Dict, List
 
 from ml_metadata.proto import metadata_store_pb2
 from tfx import v1 as tfx
 
 from components import ArtExampleGen, LcdExampleGen
+from components.pusher import ServingPusher
 from models.training import TrainingConfig
+from pipeline import evaluation
 
 GENERATORS = {"lcd": LcdExampleGen, "art": ArtExampleGen}
 PREPROCESSING_FNS = {
@@ -27,22 +30,34 @@ def baseline_params(training_params: Dict[str, Any]) -> Dict[str, Any]:
     return params
 
 
+def serving_model_dir(serving_dir: str, task: str) -> str:
+    """TF Serving's model base path: `<serving_dir>/<task>`; the model is named after the task."""
+    return os.path.join(serving_dir, task)
+
+
 def create_pipeline(
     pipeline_name: str,
     pipeline_root: str,
     task: str,
     data_params: Dict[str, Any],
     training_params: Dict[str, Any],
+    serving_dir: str,
+    evaluation_params: Dict[str, Any] | None = None,
+    baseline_training_params: Dict[str, Any] | None = None,
     metadata_connection_config: metadata_store_pb2.ConnectionConfig | None = None,
     beam_pipeline_args: List[str] | None = None,
     enable_cache: bool = True,
 ) -> tfx.dsl.Pipeline:
     """Data generator -> StatisticsGen -> SchemaGen -> ExampleValidator ->
-    Transform -> Trainer (contextual) and BaselineTrainer (h0 = 0).
+    Transform -> Trainer (contextual) and BaselineTrainer (h0 = 0) ->
+    Evaluator (contextual vs baseline) -> Pusher (only if blessed).
 
-    `data_params` are the generator's keyword arguments and `training_params`
-    the contextual Trainer's custom_config; both are checked here, so a bad
-    value fails before any component runs.
+    `data_params` are the generator's keyword arguments, `training_params`
+    the contextual Trainer's custom_config (the baseline's defaults to the
+    same with strategy "zero") and `evaluation_params` the blessing's
+    thresholds (pipeline.evaluation.DEFAULTS). All are checked here, so a bad
+    value fails before any component runs. A blessed model is pushed to
+    `<serving_dir>/<task>/<version>/`, where TF Serving can poll for it.
     """
     if task not in GENERATORS:
         raise ValueError(f"task={task!r} is unknown; allowed: {', '.join(GENERATORS)}.")
@@ -54,14 +69,17 @@ def create_pipeline(
     example_validator = tfx.components.ExampleValidator(
         statistics=statistics_gen.outputs["statistics"], schema=schema_gen.outputs["schema"]
     )
-    TrainingConfig.from_custom_config(training_params)  # fail now, not in the Trainer
+    baseline = baseline_training_params or baseline_params(training_params)
+    for params in (training_params, baseline):
+        TrainingConfig.from_custom_config(params)  # fail now, not in the Trainer
+    eval_config = evaluation.eval_config(task, evaluation_params)
     transform = tfx.components.Transform(
         examples=example_gen.outputs["examples"],
         schema=schema_gen.outputs["schema"],
         preprocessing_fn=PREPROCESSING_FNS[task],
         custom_config={"num_pairs": example_gen.dataset.num_pairs} if task == "art" else None,
     )
-    trainers = [
+    trainer, baseline_trainer = (
         tfx.components.Trainer(
             run_fn=RUN_FN,
             examples=transform.outputs["transformed_examples"],
@@ -71,9 +89,25 @@ def create_pipeline(
         ).with_id(component_id)
         for component_id, params in (
             ("Trainer", training_params),
-            ("BaselineTrainer", baseline_params(training_params)),
+            ("BaselineTrainer", baseline),
         )
-    ]
+    )
+    evaluator = tfx.components.Evaluator(
+        examples=example_gen.outputs["examples"],
+        model=trainer.outputs["model"],
+        baseline_model=baseline_trainer.outputs["model"],
+        schema=schema_gen.outputs["schema"],
+        eval_config=eval_config,
+    )
+    pusher = ServingPusher(
+        model=trainer.outputs["model"],
+        model_blessing=evaluator.outputs["blessing"],
+        push_destination=tfx.proto.PushDestination(
+            filesystem=tfx.proto.PushDestination.Filesystem(
+                base_directory=serving_model_dir(serving_dir, task)
+            )
+        ),
+    ).with_id("Pusher")
     return tfx.dsl.Pipeline(
         pipeline_name=pipeline_name,
         pipeline_root=pipeline_root,
@@ -83,7 +117,10 @@ def create_pipeline(
             schema_gen,
             example_validator,
             transform,
-            *trainers,
+            trainer,
+            baseline_trainer,
+            evaluator,
+            pusher,
         ],
         enable_cache=enable_cache,
         metadata_connection_config=metadata_connection_config,

@@ -9,6 +9,9 @@ import ml_metadata as mlmd
 from ml_metadata.proto import metadata_store_pb2
 from tfx.orchestration import metadata
 
+# Custom properties kept: example counts, and the Evaluator's and Pusher's verdicts.
+_KEPT = ("num_examples_", "blessed", "pushed", "pushed_destination", "pushed_version")
+
 _STATES = {
     metadata_store_pb2.Execution.COMPLETE: "executed",
     metadata_store_pb2.Execution.CACHED: "cached",
@@ -67,7 +70,7 @@ def latest_run(metadata_path: str, pipeline_name: str) -> List[ComponentRun]:
             properties = {
                 name: value.int_value or value.string_value
                 for name, value in artifact.custom_properties.items()
-                if name.startswith("num_examples_")
+                if name.startswith(_KEPT)
             }
             key = event.path.steps[0].key if event.path.steps else ""
             outputs.append(Output(key, artifact_types[artifact.type_id], artifact.uri, properties))
@@ -82,10 +85,17 @@ def format_summary(runs: List[ComponentRun]) -> str:
         lines.append(f"  {run.node_id:<22} {run.state}")
         for output in sorted(run.outputs, key=lambda o: o.key):
             # MLMD keeps no order: train first, then the other splits by name.
-            names = sorted(output.properties, key=lambda k: (k != "num_examples_train", k))
+            counted = [k for k in output.properties if k.startswith("num_examples_")]
+            names = sorted(counted, key=lambda k: (k != "num_examples_train", k))
             counts = ", ".join(
                 f"{k.removeprefix('num_examples_')}={output.properties[k]}" for k in names
             )
             extra = f" ({counts})" if counts else ""
             lines.append(f"      {output.key} [{output.type_name}]{extra}: {output.uri}")
     return "\n".join(lines)
+
+
+def output_of(runs: List[ComponentRun], node_id: str, key: str) -> Output:
+    """One output artifact of one component of a run."""
+    component = next(c for c in runs if c.node_id == node_id)
+    return next(o for o in component.outputs if o.key == key)

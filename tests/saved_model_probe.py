@@ -71,7 +71,11 @@ def probe_lcd(model):
     served = model.signatures["serving_default"](
         examples=tf.constant([example({"x": np.linspace(3, 0, 13).tolist(), "period": [2.0]})])
     )
+    # The rollout starts from the example's first value and period.
+    from_example = served["rollout"].numpy()[0]
+    generated = run(x0=(3.0,), period=(2.0,), seed=(1,), num_samples=1)[0, 0, 1:]
     return {
+        "rollout_is_generate": bool(np.allclose(from_example, generated, atol=1e-5)),
         "signatures": sorted(model.signatures),
         "shape": list(first.shape),
         "starts": first[:, :, 0].tolist(),

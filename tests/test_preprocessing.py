@@ -49,6 +49,8 @@ def test_lcd_scaling_uses_training_minima_and_maxima():
     # Inputs leave out the last value, which may hold the minimum.
     assert -1.0 - 1e-6 <= x_scaled.min() and x_scaled.max() <= 1.0 + 1e-6
     np.testing.assert_allclose([r["x0_scaled"] for r in out], x_scaled[:, 0], atol=1e-6)
+    # The rollout label is the rest of the sequence, unscaled.
+    np.testing.assert_allclose(np.stack([r["x_target"] for r in out]), x[:, 1:], rtol=1e-6)
     # The scaling is invertible with the exported constants.
     recovered = unscale(tf.constant(delta_scaled), expected[2], expected[3]).numpy()
     np.testing.assert_allclose(recovered, delta, atol=1e-5)

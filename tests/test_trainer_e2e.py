@@ -87,6 +87,8 @@ def test_signatures_work_with_tensorflow_alone(trained, trainer):
         assert report["finite"] and report["same_seed_identical"] and report["row_alone_identical"]
         if trainer == "Trainer":  # the learned distribution generates varied trajectories
             assert report["samples_differ"] and report["other_seed_differs"]
+        else:  # h0 = 0: the Evaluator's rollout is what generate draws
+            assert report["rollout_is_generate"]
         for name, result in report["bad"].items():
             assert result["status"] == "INVALID_ARGUMENT", name
             input_name = name.split("=")[0].split(" ")[0]
@@ -95,6 +97,7 @@ def test_signatures_work_with_tensorflow_alone(trained, trainer):
             "predictions": [1, 12],
             "delta": [1, 12],
             "next_x": [1, 12],
+            "rollout": [1, 12],
         }
     else:
         assert report["signatures"] == ["answer", "serving_default", "transform_features"]
