@@ -38,6 +38,10 @@ def versions(base_directory: str) -> List[int]:
 
 def publish(model_path: str, base_directory: str) -> int:
     """Copies a SavedModel to `<base_directory>/<new version>/` atomically; returns the version."""
+    if not fileio.exists(os.path.join(model_path, "saved_model.pb")):
+        raise FileNotFoundError(
+            f"{model_path} holds no saved_model.pb: there is no SavedModel to push."
+        )
     fileio.makedirs(base_directory)
     staging = os.path.join(base_directory, f"{STAGING_PREFIX}{uuid.uuid4().hex}")
     try:

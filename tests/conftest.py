@@ -16,3 +16,38 @@ def no_beam(monkeypatch):
         raise AssertionError("a Beam pipeline was constructed")
 
     monkeypatch.setattr(beam.Pipeline, "__init__", refuse)
+
+
+# Tiny but complete runs of the whole pipeline, shared by the e2e tests. The
+# blessing is loosened (the candidate may be up to 90% worse, sanity bounds
+# wide) so the Pusher runs: these models train for seconds.
+TINY_RUNS = {
+    "lcd": {
+        "data_overrides": {"train_per_period": 40, "eval_per_period": 10, "length": 12},
+        "training_overrides": {
+            "epochs": 4,
+            "batch_size": 32,
+            "model": {"units": 16, "context_units": [8]},
+        },
+        "evaluation_overrides": {
+            "min_improvement": -0.9,
+            "max_mse": 10.0,
+            "max_rollout_mse": 1000.0,
+        },
+    },
+    "art": {
+        "data_overrides": {"train_count": 400, "eval_count": 100},
+        "training_overrides": {"epochs": 2, "batch_size": 64, "model": {"units": 12}},
+        "evaluation_overrides": {"min_improvement": -0.9, "min_accuracy": 0.0},
+    },
+}
+
+
+@pytest.fixture(scope="session", params=["lcd", "art"])
+def tiny_run(request, tmp_path_factory):
+    """(task, LocalRun) of a finished pipeline run."""
+    import local_runner
+
+    task = request.param
+    root = tmp_path_factory.mktemp(task)
+    return task, local_runner.run(task, "demo", str(root), **TINY_RUNS[task])

@@ -34,6 +34,16 @@ def test_bad_training_setting_exits_2_naming_it(tmp_path):
     assert "epochs=0 is invalid; allowed: an integer at least 1" in result.stderr
 
 
+def test_bad_blessing_threshold_exits_2_naming_it(tmp_path):
+    result = seqgen("run", "--task", "lcd", "--eval", "max_mse=NaN", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "Evaluator: max_mse=nan is invalid; allowed: a finite number" in result.stderr
+    result = seqgen("run", "--task", "lcd", "--eval", "min_accuracy=0.5", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "min_accuracy=0.5 is invalid; allowed: one of ['max_mse'" in result.stderr
+    assert not os.path.exists(tmp_path / "runs")
+
+
 def test_unknown_task_is_refused_by_the_parser(tmp_path):
     result = seqgen("run", "--task", "weather", cwd=tmp_path)
     assert result.returncode == 2 and "invalid choice: 'weather'" in result.stderr
@@ -58,3 +68,6 @@ def test_run_prints_where_everything_went(tmp_path):
     assert "ArtExampleGen          executed" in result.stdout
     assert "(train=50, eval=10)" in result.stdout
     assert "Component ArtExampleGen is running." in result.stderr  # progress is shown
+    assert "Contextual model vs h0 = 0 baseline on the eval split:" in result.stdout
+    assert "  overall        accuracy" in result.stdout
+    assert ("Pushed to " in result.stdout) != ("Not pushed:" in result.stdout)

@@ -18,6 +18,8 @@ DOWNSTREAM = [
     "Transform",
     "BaselineTrainer",
     "Trainer",
+    "Evaluator",
+    "Pusher",
 ]
 COMPONENTS = {"lcd": ["LcdExampleGen", *DOWNSTREAM], "art": ["ArtExampleGen", *DOWNSTREAM]}
 SHAPES = {"lcd": {"x": [9], "period": [1]}, "art": {"query": [1], "target": [1]}}
@@ -26,12 +28,14 @@ TINY = {
     "art": {"train_count": 60, "eval_count": 20},
 }
 TINY_TRAINING = {"epochs": 1, "model": {"units": 4}}
-# Each Trainer adds Model and ModelRun; Transform adds 8 artifacts of 6 types.
+# Each Trainer adds Model and ModelRun; Transform adds 8 artifacts of 6 types;
+# the Evaluator a blessing and an evaluation; the Pusher one PushedModel.
 ARTIFACT_TYPES = sorted(
     ["Examples", "ExampleStatistics", "Schema", "ExampleAnomalies"]
     + ["ExampleAnomalies", "ExampleStatistics", "Schema", "TransformCache", "ExampleStatistics"]
     + ["TransformGraph", "Examples", "Schema"]
     + ["Model", "ModelRun"] * 2
+    + ["ModelBlessing", "ModelEvaluation", "PushedModel"]
 )
 
 

@@ -1,10 +1,7 @@
 """The Trainer on a tiny pipeline run: training, export, and the signatures."""
 
 import glob
-import json
 import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -12,28 +9,13 @@ import tensorflow as tf
 
 import local_runner
 from models.training import TrainingConfig
-
-PROBE = os.path.join(os.path.dirname(__file__), "saved_model_probe.py")
-TINY = {
-    "lcd": (
-        {"train_per_period": 40, "eval_per_period": 10, "length": 12},
-        {"epochs": 4, "batch_size": 32, "model": {"units": 16, "context_units": [8]}},
-    ),
-    "art": (
-        {"train_count": 400, "eval_count": 100},
-        {"epochs": 2, "batch_size": 64, "model": {"units": 12}},
-    ),
-}
+from tests.conftest import TINY_RUNS
+from tests.helpers import probe
 
 
-@pytest.fixture(scope="module", params=["lcd", "art"])
-def trained(request, tmp_path_factory):
-    task = request.param
-    data, training = TINY[task]
-    root = tmp_path_factory.mktemp(task)
-    run = local_runner.run(
-        task, "demo", str(root), data_overrides=data, training_overrides=training
-    )
+@pytest.fixture(scope="module")
+def trained(tiny_run):
+    task, run = tiny_run
     models = {}
     for component in run.components:
         for output in component.outputs:
@@ -42,15 +24,6 @@ def trained(request, tmp_path_factory):
             if output.type_name == "ModelRun":
                 models[component.node_id + "/run"] = output.uri
     return task, run, models
-
-
-def probe(path, task):
-    result = subprocess.run(
-        [sys.executable, PROBE, path, task], capture_output=True, text=True, timeout=600
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    line = next(x for x in result.stdout.splitlines() if x.startswith("REPORT "))
-    return json.loads(line.removeprefix("REPORT "))
 
 
 def epoch_losses(run_dir):
@@ -71,7 +44,7 @@ def test_both_trainers_run_and_log_falling_loss_to_tensorboard(trained):
     for trainer in ("Trainer", "BaselineTrainer"):
         assert os.path.exists(os.path.join(models[trainer], "saved_model.pb"))
         losses = epoch_losses(models[trainer + "/run"])
-        assert len(losses) == TINY[task][1]["epochs"]
+        assert len(losses) == TINY_RUNS[task]["training_overrides"]["epochs"]
         assert losses[-1] < losses[0]
 
 
@@ -111,7 +84,7 @@ def test_signatures_work_with_tensorflow_alone(trained, trainer):
 
 
 @pytest.mark.e2e
-@pytest.mark.parametrize("trained", ["lcd"], indirect=True)
+@pytest.mark.parametrize("tiny_run", ["lcd"], indirect=True)
 def test_trained_generator_draws_trajectories_for_every_eval_period(trained):
     _, run, _ = trained
     report = local_runner.show_trajectories(run)
