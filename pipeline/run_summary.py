@@ -68,7 +68,7 @@ def latest_run(metadata_path: str, pipeline_name: str) -> List[ComponentRun]:
         for event in events:
             artifact = artifacts[event.artifact_id]
             properties = {
-                name: value.int_value or value.string_value
+                name: getattr(value, value.WhichOneof("value"))
                 for name, value in artifact.custom_properties.items()
                 if name.startswith(_KEPT)
             }
