@@ -12,7 +12,7 @@ setup(
     description="Contextual RNN sequence generation for TFX pipelines",
     python_requires=">=3.9,<3.11",
     packages=find_packages(
-        include=["components", "components.*", "pipeline", "pipeline.*", "models", "models.*"]
+        include=["components*", "pipeline*", "models*", "serving*"]
     ),
     py_modules=["seqgen", "local_runner"],
     install_requires=[

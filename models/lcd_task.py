@@ -26,6 +26,9 @@ from models.training import TrainingConfig, fit, make_dataset, optimizer
 
 MAX_SAMPLES = 1000
 MAX_STEPS = 1000
+# Values one generate call may return (rows x num_samples x (steps + 1)):
+# 40 MB of float32, so one request cannot exhaust a server's memory.
+MAX_VALUES = 10_000_000
 
 
 def to_model(features):
@@ -165,6 +168,11 @@ def _checks(x0, period, seed, num_samples, steps) -> list:
         ),
         tf.debugging.assert_equal(
             tf.shape(seed)[0], batch, message="seed must have as many rows as x0"
+        ),
+        tf.debugging.assert_less_equal(
+            tf.cast(batch, tf.int64) * tf.cast(num_samples, tf.int64) * tf.cast(steps + 1, tf.int64),
+            tf.constant(MAX_VALUES, tf.int64),
+            message=f"rows x num_samples x (steps + 1) must be at most {MAX_VALUES:,}",
         ),
         tf.debugging.assert_all_finite(x0, message="x0 must be finite (no NaN or Inf)"),
         tf.debugging.assert_all_finite(period, message="period must be finite (no NaN or Inf)"),

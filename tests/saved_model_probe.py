@@ -67,6 +67,9 @@ def probe_lcd(model):
         "period=inf": lambda: run(period=(2.0, float("inf"))),
         "period rows": lambda: run(period=(2.0,)),
         "seed rows": lambda: run(seed=(1, 2, 3)),
+        "rows x num_samples x steps": lambda: run(
+            x0=[3.0] * 20, period=[2.0] * 20, seed=list(range(20)), num_samples=1000, steps=1000
+        ),
     }
     served = model.signatures["serving_default"](
         examples=tf.constant([example({"x": np.linspace(3, 0, 13).tolist(), "period": [2.0]})])

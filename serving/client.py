@@ -1,0 +1,168 @@
+"""A client for models served by TF Serving (or the stand-in) over gRPC.
+
+`generate` has the contract of the SavedModel's `generate` signature, so
+pipeline.trajectories can draw from a served model as from a local one.
+Calls have a deadline; UNAVAILABLE (a server starting or restarting) is
+retried with backoff; any other failure raises ServingError with the
+server's own words, trimmed of TensorFlow's graph details.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Dict, Sequence
+
+import grpc
+import numpy as np
+import tensorflow as tf
+from tensorflow_serving.apis import (
+    get_model_metadata_pb2,
+    get_model_status_pb2,
+    model_service_pb2_grpc,
+    predict_pb2,
+    prediction_service_pb2_grpc,
+)
+
+MAX_MESSAGE_BYTES = 256 * 1024 * 1024
+
+
+class ServingError(RuntimeError):
+    """The server answered with an error status, or could not be reached."""
+
+    def __init__(self, code: grpc.StatusCode, message: str, address: str):
+        self.code = code
+        self.message = message
+        super().__init__(f"{address} says {code.name}: {message}")
+
+
+def readable(message: str) -> str:
+    """The first line of a server's error, without TensorFlow's node and operand dumps."""
+    first = message.strip().split("\n", 1)[0]
+    return first.split(" [Condition ")[0].split("\t [[")[0].strip()
+
+
+class ServingClient:
+    """Calls one model on one server."""
+
+    def __init__(
+        self,
+        address: str,
+        model_name: str,
+        timeout: float = 30.0,
+        retries: int = 5,
+        backoff: float = 0.5,
+    ):
+        self.address = address
+        self.model_name = model_name
+        self.timeout = timeout
+        self.retries = retries
+        self.backoff = backoff
+        self._channel = grpc.insecure_channel(
+            address,
+            options=[
+                ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+                ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+            ],
+        )
+        self._predict = prediction_service_pb2_grpc.PredictionServiceStub(self._channel)
+        self._models = model_service_pb2_grpc.ModelServiceStub(self._channel)
+
+    def close(self) -> None:
+        self._channel.close()
+
+    def __enter__(self) -> ServingClient:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def _call(self, method, request):
+        for attempt in range(self.retries + 1):
+            try:
+                return method(request, timeout=self.timeout)
+            except grpc.RpcError as error:
+                code = error.code()
+                if code == grpc.StatusCode.UNAVAILABLE and attempt < self.retries:
+                    time.sleep(self.backoff * 2**attempt)
+                    continue
+                message = readable(error.details() or "")
+                if code == grpc.StatusCode.UNAVAILABLE:
+                    message += f" (after {attempt + 1} attempts: is a model server running there?)"
+                raise ServingError(code, message, self.address) from None
+
+    def predict(
+        self,
+        inputs: Dict[str, tf.Tensor | np.ndarray],
+        signature: str = "",
+        version: int | None = None,
+        output_filter: Sequence[str] = (),
+    ) -> tuple:
+        """(outputs as NumPy arrays, the version that answered)."""
+        request = predict_pb2.PredictRequest()
+        request.model_spec.name = self.model_name
+        request.model_spec.signature_name = signature
+        if version is not None:
+            request.model_spec.version.value = version
+        for name, value in inputs.items():
+            request.inputs[name].CopyFrom(tf.make_tensor_proto(value))
+        request.output_filter.extend(output_filter)
+        response = self._call(self._predict.Predict, request)
+        outputs = {name: tf.make_ndarray(proto) for name, proto in response.outputs.items()}
+        return outputs, response.model_spec.version.value
+
+    def generate(self, x0, period, seed, num_samples: int, steps: int) -> np.ndarray:
+        """Trajectories [rows, num_samples, steps + 1], as the `generate` signature returns."""
+        outputs, _ = self.predict(
+            {
+                "x0": np.asarray(x0, np.float32).reshape(-1),
+                "period": np.asarray(period, np.float32).reshape(-1),
+                "seed": np.asarray(seed, np.int64).reshape(-1),
+                "num_samples": np.int32(num_samples),
+                "steps": np.int32(steps),
+            },
+            signature="generate",
+        )
+        return outputs["trajectories"]
+
+    def answer(self, queries: Sequence[str]) -> tuple:
+        """(digits [rows], probabilities [rows, 10]) for ART queries like "c9k8j3f1??k"."""
+        outputs, _ = self.predict(
+            {"query": np.asarray([q.encode() for q in queries], dtype=object)}, signature="answer"
+        )
+        return outputs["digit"], outputs["probabilities"]
+
+    def signatures(self) -> dict:
+        """The served version's SignatureDefs, from GetModelMetadata."""
+        request = get_model_metadata_pb2.GetModelMetadataRequest(metadata_field=["signature_def"])
+        request.model_spec.name = self.model_name
+        response = self._call(self._predict.GetModelMetadata, request)
+        signature_map = get_model_metadata_pb2.SignatureDefMap()
+        response.metadata["signature_def"].Unpack(signature_map)
+        return dict(signature_map.signature_def)
+
+    def versions(self) -> Dict[int, str]:
+        """{version: state name} from GetModelStatus."""
+        request = get_model_status_pb2.GetModelStatusRequest()
+        request.model_spec.name = self.model_name
+        response = self._call(self._models.GetModelStatus, request)
+        state_name = get_model_status_pb2.ModelVersionStatus.State.Name
+        return {s.version: state_name(s.state) for s in response.model_version_status}
+
+    def wait_until_available(self, timeout: float = 60.0, version: int | None = None) -> int:
+        """Blocks until a version (or `version`) is AVAILABLE; returns it."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                available = [v for v, s in self.versions().items() if s == "AVAILABLE"]
+                if available and (version is None or version in available):
+                    return version or max(available)
+            except ServingError as error:
+                if error.code not in (grpc.StatusCode.NOT_FOUND, grpc.StatusCode.UNAVAILABLE):
+                    raise
+            if time.monotonic() > deadline:
+                wanted = f"version {version}" if version else "a version"
+                raise TimeoutError(
+                    f"{self.address} had no {wanted} of {self.model_name!r} AVAILABLE after "
+                    f"{timeout:.0f} s; check the server's log and its model base path."
+                )
+            time.sleep(0.2)
