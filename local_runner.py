@@ -77,20 +77,39 @@ def saved_model_generator(path: str) -> trajectories.Generator:
     return generate
 
 
-def show_trajectories(run: LocalRun) -> str:
-    """Generates 10 trajectories per eval period from the pushed model; returns a report.
+def show_trajectories(run: LocalRun, implementation: str = "auto") -> str:
+    """Serves the pushed model over gRPC, draws 10 trajectories per eval period; a report.
 
-    An unblessed run pushed nothing: then the Trainer's candidate is used, and
-    the report says so.
+    The server is tensorflow_model_server when on PATH, else the built-in one,
+    in its own process, logging to `<pipeline root>/model_server.log`. A run
+    that was not blessed pushed nothing: then the Trainer's candidate is loaded
+    in-process instead, and the report says so.
     """
+    from serving.client import ServingClient
+    from serving.process import ServerProcess
+
     dataset = LcdDataset(**run.data_params)
     pushed = pushed_to(run)
-    source = f"the pushed model {pushed}" if pushed else "the unblessed candidate (not pushed)"
-    generate = saved_model_generator(pushed or model_dir(run))
-    results = trajectories.generate_per_period(generate, dataset, dataset.eval_periods)
+    if pushed is None:
+        generate = saved_model_generator(model_dir(run))
+        results = trajectories.generate_per_period(generate, dataset, dataset.eval_periods)
+        source = "the unblessed candidate, loaded in-process (nothing was pushed)"
+    else:
+        log_path = os.path.join(run.pipeline_root, "model_server.log")
+        name, base_path = os.path.basename(os.path.dirname(pushed)), os.path.dirname(pushed)
+        with ServerProcess(name, base_path, implementation, log_path) as server:
+            with ServingClient(server.address, name) as client:
+                results = trajectories.generate_per_period(
+                    client.generate, dataset, dataset.eval_periods
+                )
+                source = (
+                    f"model {name!r} version {client.last_version}, served over gRPC at "
+                    f"{server.address} by {server.kind} "
+                    f"(log: {log_path})"
+                )
     path = trajectories.plot(results, os.path.join(run.pipeline_root, "trajectories.png"))
     return (
-        f"Generated trajectories from {source} (x0 = 3.0, 10 samples per period):\n"
+        f"Generated trajectories from {source}; x0 = 3.0, 10 samples per period:\n"
         f"{trajectories.format_table(results)}\nPlot: {path}"
     )
 

@@ -1,4 +1,4 @@
-"""The `seqgen` command line: run the pipeline locally."""
+"""The `seqgen` command line: run the pipeline locally, serve its models, and call them."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import warnings
 from typing import List
 
 from pipeline import configs
+from serving.commands import add_commands
 
 
 def _assignment(text: str) -> tuple:
@@ -40,6 +41,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="seqgen", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="run the whole pipeline on this machine")
+    run.set_defaults(handler=_run)
     run.add_argument("--task", choices=configs.TASKS, required=True)
     run.add_argument("--config", choices=configs.CONFIGS, default="demo")
     run.add_argument(
@@ -83,6 +85,7 @@ def _parser() -> argparse.ArgumentParser:
         help="Beam pipeline options as one quoted string, e.g. "
         "'--direct_running_mode=multi_processing --direct_num_workers=2'",
     )
+    add_commands(commands)
     parser.add_argument(
         "-v", "--verbose", action="store_true", help="show every log line of TFX and Beam"
     )
@@ -164,12 +167,16 @@ def main(argv: List[str] | None = None) -> int:
     _configure_logging(args.verbose)
     from components.validation import InvalidParameterError
     from models.training import InvalidTrainingConfig
+    from serving.client import ServingError
 
     try:
-        return {"run": _run}[args.command](args)
-    except (InvalidParameterError, InvalidTrainingConfig) as error:  # say which and stop
-        print(f"seqgen: error: {error}", file=sys.stderr)
+        return args.handler(args)
+    except (InvalidParameterError, InvalidTrainingConfig, ServingError) as error:
+        print(f"seqgen: error: {error}", file=sys.stderr)  # say what was wrong, and stop
         return 2
+    except (FileNotFoundError, OSError) as error:
+        print(f"seqgen: error: {error}", file=sys.stderr)
+        return 1
 
 
 def console_main() -> None:

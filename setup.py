@@ -11,9 +11,7 @@ setup(
     version="0.1.0",
     description="Contextual RNN sequence generation for TFX pipelines",
     python_requires=">=3.9,<3.11",
-    packages=find_packages(
-        include=["components*", "pipeline*", "models*", "serving*"]
-    ),
+    packages=find_packages(include=["components*", "pipeline*", "models*", "serving*"]),
     py_modules=["seqgen", "local_runner"],
     install_requires=[
         "tfx==1.16.0",

@@ -170,7 +170,9 @@ def _checks(x0, period, seed, num_samples, steps) -> list:
             tf.shape(seed)[0], batch, message="seed must have as many rows as x0"
         ),
         tf.debugging.assert_less_equal(
-            tf.cast(batch, tf.int64) * tf.cast(num_samples, tf.int64) * tf.cast(steps + 1, tf.int64),
+            tf.cast(batch, tf.int64)
+            * tf.cast(num_samples, tf.int64)
+            * tf.cast(steps + 1, tf.int64),
             tf.constant(MAX_VALUES, tf.int64),
             message=f"rows x num_samples x (steps + 1) must be at most {MAX_VALUES:,}",
         ),

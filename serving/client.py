@@ -66,6 +66,7 @@ class ServingClient:
         )
         self._predict = prediction_service_pb2_grpc.PredictionServiceStub(self._channel)
         self._models = model_service_pb2_grpc.ModelServiceStub(self._channel)
+        self.last_version: int | None = None  # the version that answered the last Predict
 
     def close(self) -> None:
         self._channel.close()
@@ -108,7 +109,8 @@ class ServingClient:
         request.output_filter.extend(output_filter)
         response = self._call(self._predict.Predict, request)
         outputs = {name: tf.make_ndarray(proto) for name, proto in response.outputs.items()}
-        return outputs, response.model_spec.version.value
+        self.last_version = response.model_spec.version.value
+        return outputs, self.last_version
 
     def generate(self, x0, period, seed, num_samples: int, steps: int) -> np.ndarray:
         """Trajectories [rows, num_samples, steps + 1], as the `generate` signature returns."""

@@ -43,11 +43,30 @@ TINY_RUNS = {
 }
 
 
-@pytest.fixture(scope="session", params=["lcd", "art"])
-def tiny_run(request, tmp_path_factory):
-    """(task, LocalRun) of a finished pipeline run."""
+_RUNS: dict = {}
+
+
+def _tiny_run(task: str, tmp_path_factory):
+    """One finished pipeline run per task per test session."""
     import local_runner
 
-    task = request.param
-    root = tmp_path_factory.mktemp(task)
-    return task, local_runner.run(task, "demo", str(root), **TINY_RUNS[task])
+    if task not in _RUNS:
+        root = tmp_path_factory.mktemp(task)
+        _RUNS[task] = local_runner.run(task, "demo", str(root), **TINY_RUNS[task])
+    return _RUNS[task]
+
+
+@pytest.fixture(scope="session", params=["lcd", "art"])
+def tiny_run(request, tmp_path_factory):
+    """(task, LocalRun) of a finished pipeline run, for each task."""
+    return request.param, _tiny_run(request.param, tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def lcd_run(tmp_path_factory):
+    return _tiny_run("lcd", tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def art_run(tmp_path_factory):
+    return _tiny_run("art", tmp_path_factory)

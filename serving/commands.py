@@ -1,0 +1,160 @@
+"""`seqgen serve`, `seqgen generate` and `seqgen answer`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+
+_log = logging.getLogger(__name__)
+
+
+def _steps(text: str) -> int:
+    value = int(text)
+    if value < 2:
+        raise argparse.ArgumentTypeError(f"{value} is too few: at least 2 steps")
+    return value
+
+
+def add_commands(commands) -> None:
+    """Adds the serving subcommands to seqgen's subparsers."""
+    serve = commands.add_parser(
+        "serve",
+        help="serve pushed models over TF Serving's gRPC API",
+        description="Runs tensorflow_model_server when it is on PATH; otherwise the built-in "
+        "server, which speaks the same gRPC API (Predict, GetModelMetadata, GetModelStatus) "
+        "and loads each new version pushed under the base path.",
+    )
+    serve.add_argument("--model-base-path", required=True, help="e.g. RUN_ROOT/serving/lcd")
+    serve.add_argument("--model-name", required=True, help="the name clients ask for, e.g. lcd")
+    serve.add_argument("--port", type=int, default=8500)
+    serve.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="interface to bind (built-in server; default loopback only). "
+        "tensorflow_model_server binds every interface.",
+    )
+    serve.add_argument("--poll-seconds", type=float, default=1.0)
+    serve.add_argument("--max-request-mb", type=float, default=16.0)
+    serve.add_argument("--workers", type=int, default=8, help="requests served at once")
+    serve.add_argument(
+        "--implementation",
+        choices=["auto", "builtin", "tensorflow_model_server"],
+        default="auto",
+        help="auto: the real binary if on PATH, else built-in",
+    )
+    serve.set_defaults(handler=serve_command)
+
+    def client_arguments(parser, default_model):
+        parser.add_argument("--server", default="127.0.0.1:8500", help="HOST:PORT")
+        parser.add_argument("--model-name", default=default_model)
+        parser.add_argument("--timeout", type=float, default=30.0, help="seconds per call")
+        parser.add_argument("--json", action="store_true", help="print JSON")
+
+    generate = commands.add_parser(
+        "generate", help="sample LCD trajectories from a served model, conditioned on (x0, T)"
+    )
+    client_arguments(generate, "lcd")
+    generate.add_argument("--x0", type=float, required=True, help="first value of the sequence")
+    generate.add_argument("--period", type=float, nargs="+", required=True, help="one or more T")
+    generate.add_argument("--samples", type=int, default=10)
+    generate.add_argument("--steps", type=_steps, default=25)
+    generate.add_argument("--seed", type=int, default=0)
+    generate.add_argument("--plot", help="write a plot (truth dashed, samples, mean) to FILE")
+    generate.set_defaults(handler=generate_command)
+
+    answer = commands.add_parser("answer", help="ask a served ART model for a query's digit")
+    client_arguments(answer, "art")
+    answer.add_argument("--query", nargs="+", required=True, help='e.g. "c9k8j3f1??k"')
+    answer.set_defaults(handler=answer_command)
+
+
+def serve_command(args: argparse.Namespace) -> int:
+    from serving.process import server_command
+    from serving.server import StandInServer, model_server_binary, serve_forever
+
+    wanted = args.implementation
+    if wanted == "tensorflow_model_server" or (wanted == "auto" and model_server_binary()):
+        command = server_command(
+            "tensorflow_model_server",
+            args.model_name,
+            args.model_base_path,
+            args.port,
+            args.poll_seconds,
+        )
+        _log.info("Running %s", " ".join(command))
+        os.execv(command[0], command)
+
+    if not os.path.isdir(args.model_base_path):
+        _log.warning(
+            "%s does not exist yet; serving starts when a version is pushed there",
+            args.model_base_path,
+        )
+    server = StandInServer(
+        args.model_name,
+        args.model_base_path,
+        host=args.host,
+        port=args.port,
+        poll_seconds=args.poll_seconds,
+        max_request_bytes=int(args.max_request_mb * 1024 * 1024),
+        workers=args.workers,
+    )
+    serve_forever(server)
+    return 0
+
+
+def generate_command(args: argparse.Namespace) -> int:
+    from components.lcd_data import LcdDataset
+    from pipeline import trajectories
+    from serving.client import ServingClient
+
+    with ServingClient(args.server, args.model_name, timeout=args.timeout) as client:
+        dataset = LcdDataset(length=args.steps)
+        results = trajectories.generate_per_period(
+            client.generate, dataset, args.period, args.x0, args.samples, args.seed
+        )
+        version = client.last_version
+    if args.plot:
+        trajectories.plot(results, args.plot)
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "model": args.model_name,
+                    "version": version,
+                    "x0": args.x0,
+                    "seed": args.seed,
+                    "periods": args.period,
+                    "trajectories": [r.samples.tolist() for r in results],
+                    "plot": args.plot,
+                }
+            )
+        )
+        return 0
+    print(
+        f"{args.model_name} version {version} at {args.server}: {args.samples} trajectories "
+        f"per period, x0 = {args.x0:g}, {args.steps} steps"
+    )
+    print(trajectories.format_table(results))
+    if args.plot:
+        print(f"Plot: {args.plot}")
+    return 0
+
+
+def answer_command(args: argparse.Namespace) -> int:
+    from serving.client import ServingClient
+
+    with ServingClient(args.server, args.model_name, timeout=args.timeout) as client:
+        digits, probabilities = client.answer(args.query)
+        version = client.last_version
+    rows = [
+        {"query": q, "digit": int(d), "probability": float(p[d])}
+        for q, d, p in zip(args.query, digits, probabilities, strict=True)
+    ]
+    if args.json:
+        print(json.dumps({"model": args.model_name, "version": version, "answers": rows}))
+        return 0
+    for row in rows:
+        print(f"{row['query']} -> {row['digit']} (p = {row['probability']:.3f})")
+    return 0

@@ -1,0 +1,134 @@
+"""A model server in its own process, for the demo and the tests.
+
+It runs the real `tensorflow_model_server` when that is on PATH (or when
+asked for), otherwise `seqgen serve --implementation builtin`; either way
+callers only get an address that speaks TF Serving's gRPC API.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+from serving.client import ServingClient
+from serving.server import model_server_binary
+
+IMPLEMENTATIONS = ("auto", "builtin", "tensorflow_model_server")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def server_command(
+    implementation: str, model_name: str, base_path: str, port: int, poll_seconds: float = 1.0
+) -> list:
+    """The command line that serves `base_path` as `model_name` on `port`."""
+    if implementation not in IMPLEMENTATIONS:
+        raise ValueError(
+            f"implementation={implementation!r} is unknown; allowed: {', '.join(IMPLEMENTATIONS)}."
+        )
+    binary = model_server_binary()
+    if implementation == "tensorflow_model_server" or (implementation == "auto" and binary):
+        if not binary:
+            raise FileNotFoundError("tensorflow_model_server is not on PATH.")
+        return [
+            binary,
+            f"--port={port}",
+            f"--model_name={model_name}",
+            f"--model_base_path={os.path.abspath(base_path)}",
+            f"--file_system_poll_wait_seconds={max(1, round(poll_seconds))}",
+        ]
+    return [
+        sys.executable,
+        "-m",
+        "seqgen",
+        "serve",
+        "--implementation=builtin",
+        f"--port={port}",
+        f"--model-name={model_name}",
+        f"--model-base-path={os.path.abspath(base_path)}",
+        f"--poll-seconds={poll_seconds}",
+    ]
+
+
+class ServerProcess:
+    """`with ServerProcess(...) as server:` serves until the block ends; `server.address`."""
+
+    def __init__(
+        self,
+        model_name: str,
+        base_path: str,
+        implementation: str = "auto",
+        log_path: str | None = None,
+        startup_timeout: float = 180.0,
+        poll_seconds: float = 1.0,
+    ):
+        self.port = free_port()
+        self.address = f"127.0.0.1:{self.port}"
+        self.model_name = model_name
+        self.command = server_command(
+            implementation, model_name, base_path, self.port, poll_seconds
+        )
+        self.log_path = log_path
+        self.startup_timeout = startup_timeout
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def kind(self) -> str:
+        """Which server this is, in words."""
+        builtin = self.command[0] == sys.executable
+        return "the built-in server (seqgen serve)" if builtin else "tensorflow_model_server"
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def __enter__(self) -> ServerProcess:
+        log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL
+        try:
+            self.process = subprocess.Popen(self.command, stdout=log, stderr=log)
+        finally:
+            if self.log_path:
+                log.close()
+        try:
+            self._wait_until_serving()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _wait_until_serving(self) -> None:
+        deadline = time.monotonic() + self.startup_timeout
+        with ServingClient(self.address, self.model_name, retries=0) as client:
+            while True:
+                if self.process.poll() is not None:
+                    where = f"; its log is {self.log_path}" if self.log_path else ""
+                    raise RuntimeError(
+                        f"the model server exited with status {self.process.returncode} "
+                        f"before serving {self.model_name!r}{where}"
+                    )
+                try:
+                    client.wait_until_available(timeout=1.0)
+                    return
+                except TimeoutError:
+                    if time.monotonic() > deadline:
+                        raise
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
