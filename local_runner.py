@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import logging
 import os
@@ -13,7 +12,7 @@ from tfx import v1 as tfx
 
 from components.lcd_data import LcdDataset
 from pipeline import configs, evaluation_report, run_summary, trajectories
-from pipeline.pipeline import baseline_params, create_pipeline
+from pipeline.pipeline import create_pipeline
 
 DEFAULT_RUNS_DIR = "runs"
 _log = logging.getLogger(__name__)
@@ -47,6 +46,9 @@ def model_dir(run: LocalRun, node_id: str = "Trainer") -> str:
 
 def pushed_to(run: LocalRun) -> str | None:
     """The version directory the Pusher wrote, or None when the model was not blessed."""
+    pusher = next(c for c in run.components if c.node_id == "Pusher")
+    if pusher.state == run_summary.SKIPPED:
+        return None
     properties = run_summary.output_of(run.components, "Pusher", "pushed_model").properties
     return properties["pushed_destination"] if properties.get("pushed") else None
 
@@ -114,17 +116,6 @@ def show_trajectories(run: LocalRun, implementation: str = "auto") -> str:
     )
 
 
-def _updated(training: dict, overrides: dict | None) -> dict:
-    """Trainer params with overrides; "model" updates the model's arguments key by key."""
-    updated = copy.deepcopy(training)
-    for key, value in (overrides or {}).items():
-        if key == "model":
-            updated["model"].update(value)
-        else:
-            updated[key] = value
-    return updated
-
-
 def pipeline_name(task: str, config: str) -> str:
     return f"seqgen-{task}-{config}"
 
@@ -149,9 +140,9 @@ def run(
     name = pipeline_name(task, config)
     root = os.path.abspath(pipeline_root or os.path.join(DEFAULT_RUNS_DIR, name))
     metadata_path = os.path.join(root, "metadata.sqlite")
-    params = {**configs.data_params(task, config), **(data_overrides or {})}
-    training = _updated(configs.training_params(task, config), training_overrides)
-    baseline = _updated(baseline_params(training), baseline_overrides)
+    params, training, baseline = configs.resolve(
+        task, config, data_overrides, training_overrides, baseline_overrides
+    )
     pipeline = create_pipeline(
         pipeline_name=name,
         pipeline_root=root,
@@ -167,4 +158,12 @@ def run(
     os.makedirs(root, exist_ok=True)
     _log.info("Running %s under %s", name, root)
     tfx.orchestration.LocalDagRunner().run(pipeline)
-    return LocalRun(name, root, metadata_path, run_summary.latest_run(metadata_path, name), params)
+    components = run_summary.latest_run(metadata_path, name)
+    ran = {c.node_id for c in components}
+    # A node whose condition was false (the Pusher of an unblessed model) leaves no execution.
+    components += [
+        run_summary.ComponentRun(node.id, run_summary.SKIPPED, [])
+        for node in pipeline.components
+        if node.id not in ran
+    ]
+    return LocalRun(name, root, metadata_path, components, params)

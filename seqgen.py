@@ -37,6 +37,43 @@ def _nest(assignments: list) -> dict:
     return nested
 
 
+def _overrides(parser: argparse.ArgumentParser) -> None:
+    """The options `run` and `compile-kubeflow` share: overrides and Beam options."""
+    parser.add_argument(
+        "--data",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        type=_assignment,
+        help="override a data-generator parameter; VALUE is JSON, e.g. "
+        "--data train_per_period=100 --data 'eval_periods=[1, 2]' (repeatable)",
+    )
+    parser.add_argument(
+        "--train",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        type=_assignment,
+        help="override a Trainer setting (epochs, batch_size, learning_rate, clip_norm, seed) "
+        "or, as model.NAME, a model option, e.g. --train epochs=3 --train model.units=16",
+    )
+    parser.add_argument(
+        "--eval",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        type=_assignment,
+        help="override a blessing threshold: min_improvement (relative margin over the "
+        "baseline), and max_mse, max_rollout_mse (lcd) or min_accuracy (art)",
+    )
+    parser.add_argument(
+        "--beam-args",
+        default="",
+        help="Beam pipeline options as one quoted string, e.g. "
+        "'--direct_running_mode=multi_processing --direct_num_workers=2'",
+    )
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="seqgen", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -48,43 +85,27 @@ def _parser() -> argparse.ArgumentParser:
         "--pipeline-root", help="where artifacts and metadata go (default: runs/seqgen-TASK-CONFIG)"
     )
     run.add_argument(
-        "--data",
-        action="append",
-        default=[],
-        metavar="NAME=VALUE",
-        type=_assignment,
-        help="override a data-generator parameter; VALUE is JSON, e.g. "
-        "--data train_per_period=100 --data 'eval_periods=[1, 2]' (repeatable)",
-    )
-    run.add_argument(
-        "--train",
-        action="append",
-        default=[],
-        metavar="NAME=VALUE",
-        type=_assignment,
-        help="override a Trainer setting (epochs, batch_size, learning_rate, clip_norm, seed) "
-        "or, as model.NAME, a model option, e.g. --train epochs=3 --train model.units=16",
-    )
-    run.add_argument(
-        "--eval",
-        action="append",
-        default=[],
-        metavar="NAME=VALUE",
-        type=_assignment,
-        help="override a blessing threshold: min_improvement (relative margin over the "
-        "baseline), and max_mse, max_rollout_mse (lcd) or min_accuracy (art)",
-    )
-    run.add_argument(
         "--serving-dir",
         help="TF Serving base directory; the blessed model goes to SERVING_DIR/TASK/VERSION "
         "(default: PIPELINE_ROOT/serving)",
     )
-    run.add_argument(
-        "--beam-args",
-        default="",
-        help="Beam pipeline options as one quoted string, e.g. "
-        "'--direct_running_mode=multi_processing --direct_num_workers=2'",
+    _overrides(run)
+    compile_kfp = commands.add_parser(
+        "compile-kubeflow",
+        help="compile the pipeline for Kubeflow Pipelines v2 / Vertex AI (PipelineJob JSON)",
     )
+    compile_kfp.set_defaults(handler=_compile_kubeflow)
+    compile_kfp.add_argument("--task", choices=configs.TASKS, required=True)
+    compile_kfp.add_argument("--config", choices=configs.CONFIGS, default="demo")
+    compile_kfp.add_argument(
+        "--pipeline-root", required=True, help="a URI the cluster writes, e.g. gs://BUCKET/seqgen"
+    )
+    compile_kfp.add_argument(
+        "--image", required=True, help="the pipeline image (see Dockerfile), e.g. gcr.io/P/seqgen"
+    )
+    compile_kfp.add_argument("--output", help="default: seqgen-TASK-CONFIG.json")
+    compile_kfp.add_argument("--serving-dir", help="default: PIPELINE_ROOT/serving")
+    _overrides(compile_kfp)
     add_commands(commands)
     parser.add_argument(
         "-v", "--verbose", action="store_true", help="show every log line of TFX and Beam"
@@ -159,6 +180,25 @@ def _run(args: argparse.Namespace) -> int:
     )
     if args.task == "lcd":
         print("\n" + local_runner.show_trajectories(result))
+    return 0
+
+
+def _compile_kubeflow(args: argparse.Namespace) -> int:
+    import kubeflow_runner  # imports TFX
+
+    path = kubeflow_runner.compile_pipeline(
+        args.task,
+        args.config,
+        args.pipeline_root,
+        args.image,
+        args.output or f"seqgen-{args.task}-{args.config}.json",
+        beam_args=shlex.split(args.beam_args),
+        serving_dir=args.serving_dir,
+        data_overrides=dict(args.data),
+        training_overrides=_nest(args.train),
+        evaluation_overrides=dict(args.eval),
+    )
+    print(f"Compiled the {args.task} pipeline for Kubeflow Pipelines v2: {path}")
     return 0
 
 

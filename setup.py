@@ -12,7 +12,7 @@ setup(
     description="Contextual RNN sequence generation for TFX pipelines",
     python_requires=">=3.9,<3.11",
     packages=find_packages(include=["components*", "pipeline*", "models*", "serving*"]),
-    py_modules=["seqgen", "local_runner"],
+    py_modules=["seqgen", "local_runner", "kubeflow_runner"],
     install_requires=[
         "tfx==1.16.0",
         "tensorflow==2.16.2",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import os
 from typing import Any, Dict, List
 
@@ -13,6 +12,7 @@ from components import ArtExampleGen, LcdExampleGen
 from components.pusher import ServingPusher
 from models.training import TrainingConfig
 from pipeline import evaluation
+from pipeline.configs import baseline_params
 
 GENERATORS = {"lcd": LcdExampleGen, "art": ArtExampleGen}
 PREPROCESSING_FNS = {
@@ -20,14 +20,6 @@ PREPROCESSING_FNS = {
     "art": "models.preprocessing.art_preprocessing_fn",
 }
 RUN_FN = "models.training.run_fn"
-BASELINE_STRATEGY = "zero"
-
-
-def baseline_params(training_params: Dict[str, Any]) -> Dict[str, Any]:
-    """The baseline trains exactly like the contextual model, from h0 = 0."""
-    params = copy.deepcopy(training_params)
-    params["model"]["strategy"] = BASELINE_STRATEGY
-    return params
 
 
 def serving_model_dir(serving_dir: str, task: str) -> str:
@@ -99,15 +91,19 @@ def create_pipeline(
         schema=schema_gen.outputs["schema"],
         eval_config=eval_config,
     )
-    pusher = ServingPusher(
-        model=trainer.outputs["model"],
-        model_blessing=evaluator.outputs["blessing"],
-        push_destination=tfx.proto.PushDestination(
-            filesystem=tfx.proto.PushDestination.Filesystem(
-                base_directory=serving_model_dir(serving_dir, task)
-            )
-        ),
-    ).with_id("Pusher")
+    # Only a blessed model reaches the Pusher: the condition shows in the
+    # compiled Kubeflow pipeline, and the Pusher checks the blessing again.
+    blessed = evaluator.outputs["blessing"].future()[0].custom_property("blessed") == 1
+    with tfx.dsl.Cond(blessed):
+        pusher = ServingPusher(
+            model=trainer.outputs["model"],
+            model_blessing=evaluator.outputs["blessing"],
+            push_destination=tfx.proto.PushDestination(
+                filesystem=tfx.proto.PushDestination.Filesystem(
+                    base_directory=serving_model_dir(serving_dir, task)
+                )
+            ),
+        ).with_id("Pusher")
     return tfx.dsl.Pipeline(
         pipeline_name=pipeline_name,
         pipeline_root=pipeline_root,

@@ -12,6 +12,8 @@ from tfx.orchestration import metadata
 # Custom properties kept: example counts, and the Evaluator's and Pusher's verdicts.
 _KEPT = ("num_examples_", "blessed", "pushed", "pushed_destination", "pushed_version")
 
+SKIPPED = "skipped (its condition was false)"
+
 _STATES = {
     metadata_store_pb2.Execution.COMPLETE: "executed",
     metadata_store_pb2.Execution.CACHED: "cached",

@@ -9,7 +9,7 @@ import tensorflow as tf
 import local_runner
 from pipeline import evaluation
 from pipeline.evaluation_report import LABELS, format_report
-from pipeline.run_summary import output_of
+from pipeline.run_summary import SKIPPED, output_of
 from tests.conftest import TINY_RUNS
 from tests.helpers import probe, read_examples
 
@@ -109,7 +109,8 @@ def test_a_baseline_that_wins_is_not_pushed(tmp_path):
     assert overall["teacher-forced MSE (scaled)"].change > 0  # the baseline won
     assert not result.ok
     assert output_of(run.components, "Evaluator", "blessing").properties["blessed"] == 0
-    assert output_of(run.components, "Pusher", "pushed_model").properties["pushed"] == 0
+    pusher = next(c for c in run.components if c.node_id == "Pusher")
+    assert pusher.state == SKIPPED and not pusher.outputs  # the condition kept it from running
     assert local_runner.pushed_to(run) is None
     assert not os.path.exists(os.path.join(run.pipeline_root, "serving", "lcd"))
     report = format_report(result, None, "lcd")

@@ -10,6 +10,9 @@ from tfx.orchestration import metadata
 from tfx.utils import io_utils
 
 import local_runner
+from pipeline.run_summary import output_of
+from tests.conftest import TINY_RUNS
+from tests.helpers import read_examples
 
 DOWNSTREAM = [
     "StatisticsGen",
@@ -28,6 +31,11 @@ TINY = {
     "art": {"train_count": 60, "eval_count": 20},
 }
 TINY_TRAINING = {"epochs": 1, "model": {"units": 4}}
+# Loose enough that the Pusher runs, so every component executes.
+LENIENT = {
+    "lcd": {"min_improvement": -0.9, "max_mse": 100.0, "max_rollout_mse": 1e6},
+    "art": {"min_improvement": -0.9, "min_accuracy": 0.0},
+}
 # Each Trainer adds Model and ModelRun; Transform adds 8 artifacts of 6 types;
 # the Evaluator a blessing and an evaluation; the Pusher one PushedModel.
 ARTIFACT_TYPES = sorted(
@@ -47,7 +55,12 @@ def open_store(path):
 @pytest.mark.parametrize("task", ["lcd", "art"])
 def test_pipeline_runs_records_in_mlmd_and_reruns_from_cache(task, tmp_path):
     first = local_runner.run(
-        task, "demo", str(tmp_path), data_overrides=TINY[task], training_overrides=TINY_TRAINING
+        task,
+        "demo",
+        str(tmp_path),
+        data_overrides=TINY[task],
+        training_overrides=TINY_TRAINING,
+        evaluation_overrides=LENIENT[task],
     )
 
     node_ids = [c.node_id for c in first.components]
@@ -74,7 +87,12 @@ def test_pipeline_runs_records_in_mlmd_and_reruns_from_cache(task, tmp_path):
     assert os.path.exists(os.path.join(outputs[COMPONENTS[task][0]].uri, "Split-train"))
 
     second = local_runner.run(
-        task, "demo", str(tmp_path), data_overrides=TINY[task], training_overrides=TINY_TRAINING
+        task,
+        "demo",
+        str(tmp_path),
+        data_overrides=TINY[task],
+        training_overrides=TINY_TRAINING,
+        evaluation_overrides=LENIENT[task],
     )
     assert {c.state for c in second.components} == {"cached"}
     assert len(store.get_executions()) == 2 * len(COMPONENTS[task])
@@ -82,3 +100,31 @@ def test_pipeline_runs_records_in_mlmd_and_reruns_from_cache(task, tmp_path):
     assert [o.uri for c in second.components for o in c.outputs] == [
         o.uri for c in first.components for o in c.outputs
     ]
+
+
+def records(run, node_id, key, split):
+    uri = output_of(run.components, node_id, key).uri
+    return sorted(
+        e.SerializeToString(deterministic=True)
+        for e in read_examples(os.path.join(uri, f"Split-{split}"))
+    )
+
+
+@pytest.mark.e2e
+def test_whole_pipeline_on_multi_processing_beam_gives_the_same_data(lcd_run, tmp_path):
+    """Every Beam component on the DirectRunner with 2 worker processes, as on a cluster."""
+    run = local_runner.run(
+        "lcd",
+        "demo",
+        str(tmp_path),
+        beam_args=["--direct_running_mode=multi_processing", "--direct_num_workers=2"],
+        **TINY_RUNS["lcd"],
+    )
+    assert {c.state for c in run.components} == {"executed"}
+    for split in ("train", "eval"):
+        for node_id, key in (
+            ("LcdExampleGen", "examples"),
+            ("Transform", "transformed_examples"),
+        ):
+            assert records(run, node_id, key, split) == records(lcd_run, node_id, key, split)
+    assert local_runner.evaluation(run).rows == local_runner.evaluation(lcd_run).rows

@@ -1,0 +1,27 @@
+# The pipeline image for Kubeflow Pipelines and Vertex AI Pipelines: the
+# official TFX 1.16 image plus this package, so every step's container can
+# import what the compiled pipeline names by module path (our components'
+# executors, the Trainer's run_fn, Transform's preprocessing_fn).
+#
+#   docker build -t gcr.io/PROJECT/seqgen:1 . && docker push gcr.io/PROJECT/seqgen:1
+#   .venv/bin/seqgen compile-kubeflow --task lcd --pipeline-root gs://BUCKET/seqgen \
+#       --image gcr.io/PROJECT/seqgen:1
+FROM tensorflow/tfx:1.16.0
+
+WORKDIR /src/tfx-seqgen
+COPY requirements/lock.txt requirements/lock.txt
+COPY setup.py README.md ./
+COPY seqgen.py local_runner.py kubeflow_runner.py ./
+COPY components components
+COPY models models
+COPY pipeline pipeline
+COPY serving serving
+
+# Install the package (not editable), holding every dependency to the
+# versions our tests ran with; the image already has most of them.
+RUN python -m pip install --no-cache-dir uv==0.13.9 \
+ && uv pip install --system --no-cache --constraint requirements/lock.txt . \
+ && cd / \
+ && python -c "import components.example_gen, components.pusher, models.training, models.preprocessing"
+
+WORKDIR /

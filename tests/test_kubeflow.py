@@ -1,0 +1,147 @@
+"""The pipeline compiled for Kubeflow Pipelines v2, and the image it runs in."""
+
+import importlib
+import json
+import os
+import pathlib
+import re
+import shutil
+import subprocess
+import sys
+
+import pytest
+from google.protobuf import json_format
+from kfp.pipeline_spec import pipeline_spec_pb2
+
+import kubeflow_runner
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+IMAGE = "gcr.io/example/seqgen:1"
+BEAM_ARGS = ["--runner=DataflowRunner", "--project=example", "--region=us-central1"]
+NODES = {
+    "StatisticsGen",
+    "SchemaGen",
+    "ExampleValidator",
+    "Transform",
+    "Trainer",
+    "BaselineTrainer",
+    "Evaluator",
+    "Pusher",
+}
+BEAM_COMPONENTS = {"StatisticsGen", "Transform", "Evaluator"}
+
+
+@pytest.fixture(scope="module", params=["lcd", "art"])
+def compiled(request, tmp_path_factory):
+    task = request.param
+    path = kubeflow_runner.compile_pipeline(
+        task,
+        "demo",
+        "gs://example-bucket/seqgen",
+        IMAGE,
+        str(tmp_path_factory.mktemp("kfp") / "pipeline.json"),
+        beam_args=BEAM_ARGS,
+    )
+    with open(path) as f:
+        text = f.read()
+    job = json_format.Parse(text, pipeline_spec_pb2.PipelineJob())
+    spec = json_format.ParseDict(json.loads(text)["pipelineSpec"], pipeline_spec_pb2.PipelineSpec())
+    return task, job, spec
+
+
+def containers(spec) -> dict:
+    executors = json_format.MessageToDict(spec.deployment_spec)["executors"]
+    return {name.removesuffix("_executor"): e["container"] for name, e in executors.items()}
+
+
+def class_paths(spec) -> dict:
+    """{node id: the executor class path its container runs}."""
+    paths = {}
+    for node, container in containers(spec).items():
+        args = container["args"]
+        paths[node] = args[args.index("--executor_class_path") + 1]
+    return paths
+
+
+def build_context(dockerfile: str, context: pathlib.Path) -> None:
+    """Copies what the Dockerfile's COPY lines copy, to where they copy it."""
+    for line in re.findall(r"^COPY (.+)$", dockerfile, re.M):
+        *sources, destination = line.split()
+        for source in sources:
+            if destination.endswith("/"):
+                target = context / destination / os.path.basename(source)
+            else:
+                target = context / destination
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if (ROOT / source).is_dir():
+                shutil.copytree(ROOT / source, target)
+            else:
+                shutil.copy(ROOT / source, target)
+
+
+def resolves(dotted: str):
+    module, _, attribute = dotted.rpartition(".")
+    return getattr(importlib.import_module(module), attribute)
+
+
+def module_paths(spec) -> list:
+    """Code the pipeline names by module path: run_fn and preprocessing_fn."""
+    found = []
+    for task in spec.root.dag.tasks.values():
+        for name, parameter in task.inputs.parameters.items():
+            if name in ("run_fn", "preprocessing_fn"):
+                found.append(parameter.runtime_value.constant_value.string_value)
+    return found
+
+
+def test_compiled_job_has_every_component_in_the_image(compiled):
+    task, job, spec = compiled
+    assert job.display_name == f"seqgen-{task}-demo"
+    generator = f"{task.title()}ExampleGen"
+    assert set(spec.root.dag.tasks) == NODES | {generator}
+    paths = class_paths(spec)
+    for node, container in containers(spec).items():
+        assert container["image"] == IMAGE, node
+        assert isinstance(resolves(paths[node]), type), paths[node]  # each executor imports
+        if node in BEAM_COMPONENTS | {generator}:
+            assert all(arg in container["args"] for arg in BEAM_ARGS), node
+    assert paths["Pusher"] == "components.pusher.AtomicPushExecutor"
+    code = module_paths(spec)
+    assert "models.training.run_fn" in code and len(code) == 3
+    for path in code:
+        assert callable(resolves(path))
+
+
+def test_pusher_runs_only_for_a_blessed_model(compiled):
+    _, _, spec = compiled
+    condition = spec.root.dag.tasks["Pusher"].trigger_policy.condition
+    assert "Evaluator.blessing" in condition and "['blessed'] == 1" in condition
+
+
+def test_dockerfile_installs_everything_the_pipeline_imports(compiled, tmp_path):
+    """Builds what the Dockerfile would (its COPY lines, then installs the package) and
+    imports every path the compiled pipeline names from the installed copy alone."""
+    _, _, spec = compiled
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    tfx_pin = re.search(r"^tfx==(\S+)$", (ROOT / "requirements/requirements.in").read_text(), re.M)
+    assert re.search(rf"^FROM tensorflow/tfx:{re.escape(tfx_pin.group(1))}$", dockerfile, re.M)
+    context = tmp_path / "context"
+    build_context(dockerfile, context)
+    site = tmp_path / "site"
+    uv = os.path.join(os.path.dirname(sys.executable), "uv")
+    subprocess.run(
+        [uv, "pip", "install", "--no-deps", "--target", str(site), str(context)],
+        check=True,
+        capture_output=True,
+    )
+    imports = [*class_paths(spec).values(), *module_paths(spec)]
+    script = "import importlib, sys\n" + "".join(
+        f"m, _, a = {p!r}.rpartition('.'); getattr(importlib.import_module(m), a)\n"
+        for p in imports
+    )
+    script += "import seqgen, kubeflow_runner, local_runner\nprint('ok')\n"
+    env = {**os.environ, "PYTHONPATH": str(site)}
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd="/", env=env, capture_output=True, text=True
+    )
+    assert result.returncode == 0 and result.stdout.strip() == "ok", result.stderr[-2000:]
