@@ -4,7 +4,7 @@
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup demo test test-fast test-e2e lint lock clean
+.PHONY: setup demo test test-fast test-e2e lint lock clean notebook
 
 setup:
 	@bash scripts/setup.sh
@@ -20,6 +20,10 @@ test-fast: setup
 
 test-e2e: setup
 	$(BIN)/python -m pytest -m e2e
+
+# Jupyter on the run inspector; SEQGEN_PIPELINE_ROOT picks the run (default: the LCD demo's).
+notebook: setup
+	$(BIN)/jupyter lab notebooks/inspect_run.ipynb
 
 lint: setup
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .

@@ -46,7 +46,7 @@ def compile_pipeline(
         data_params=data,
         training_params=training,
         baseline_training_params=baseline,
-        serving_dir=serving_dir or os.path.join(pipeline_root, "serving"),
+        serving_dir=serving_dir,
         evaluation_params=evaluation_overrides,
         beam_pipeline_args=beam_args,
     )

@@ -158,12 +158,18 @@ def run(
     os.makedirs(root, exist_ok=True)
     _log.info("Running %s under %s", name, root)
     tfx.orchestration.LocalDagRunner().run(pipeline)
+    return LocalRun(name, root, metadata_path, run_summary.latest_run(metadata_path, name), params)
+
+
+def open_run(pipeline_root: str) -> LocalRun:
+    """The newest run recorded under a pipeline root, read back from its MLMD store."""
+    metadata_path = os.path.join(os.path.abspath(pipeline_root), "metadata.sqlite")
+    if not os.path.exists(metadata_path):
+        raise FileNotFoundError(
+            f"{metadata_path} does not exist: is {pipeline_root} a pipeline root of `seqgen run`?"
+        )
+    name = run_summary.pipeline_names(metadata_path)[0]
     components = run_summary.latest_run(metadata_path, name)
-    ran = {c.node_id for c in components}
-    # A node whose condition was false (the Pusher of an unblessed model) leaves no execution.
-    components += [
-        run_summary.ComponentRun(node.id, run_summary.SKIPPED, [])
-        for node in pipeline.components
-        if node.id not in ran
-    ]
-    return LocalRun(name, root, metadata_path, components, params)
+    generator = components[0].node_id  # the data generator runs first
+    params = run_summary.execution_properties(metadata_path, name, generator)
+    return LocalRun(name, os.path.dirname(metadata_path), metadata_path, components, params)

@@ -25,6 +25,10 @@ setup(
         "kfp==2.5.0",
         "matplotlib",
     ],
-    extras_require={"dev": ["pytest", "ruff"]},
+    extras_require={
+        "dev": ["pytest", "ruff"],
+        # notebooks/: make setup installs these too (they are in the lock).
+        "notebook": ["jupyterlab", "ipykernel", "nbclient", "nbformat", "pandas"],
+    },
     entry_points={"console_scripts": ["seqgen=seqgen:console_main"]},
 )

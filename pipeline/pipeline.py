@@ -33,7 +33,7 @@ def create_pipeline(
     task: str,
     data_params: Dict[str, Any],
     training_params: Dict[str, Any],
-    serving_dir: str,
+    serving_dir: str | None = None,
     evaluation_params: Dict[str, Any] | None = None,
     baseline_training_params: Dict[str, Any] | None = None,
     metadata_connection_config: metadata_store_pb2.ConnectionConfig | None = None,
@@ -49,7 +49,8 @@ def create_pipeline(
     same with strategy "zero") and `evaluation_params` the blessing's
     thresholds (pipeline.evaluation.DEFAULTS). All are checked here, so a bad
     value fails before any component runs. A blessed model is pushed to
-    `<serving_dir>/<task>/<version>/`, where TF Serving can poll for it.
+    `<serving_dir>/<task>/<version>/` (default serving_dir:
+    `<pipeline_root>/serving`), where TF Serving can poll for it.
     """
     if task not in GENERATORS:
         raise ValueError(f"task={task!r} is unknown; allowed: {', '.join(GENERATORS)}.")
@@ -100,7 +101,9 @@ def create_pipeline(
             model_blessing=evaluator.outputs["blessing"],
             push_destination=tfx.proto.PushDestination(
                 filesystem=tfx.proto.PushDestination.Filesystem(
-                    base_directory=serving_model_dir(serving_dir, task)
+                    base_directory=serving_model_dir(
+                        serving_dir or os.path.join(pipeline_root, "serving"), task
+                    )
                 )
             ),
         ).with_id("Pusher")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 from typing import List
 
 import ml_metadata as mlmd
@@ -78,7 +79,42 @@ def latest_run(metadata_path: str, pipeline_name: str) -> List[ComponentRun]:
             outputs.append(Output(key, artifact_types[artifact.type_id], artifact.uri, properties))
         state = _STATES.get(execution.last_known_state, str(execution.last_known_state))
         summary.append(ComponentRun(node_id, state, outputs))
+    # A node whose condition was false (the Pusher of an unblessed model) leaves no execution.
+    ran = {c.node_id for c in summary}
+    for context in store.get_contexts_by_type("node"):
+        node_id = context.name.removeprefix(f"{pipeline_name}.")
+        if context.name.startswith(f"{pipeline_name}.") and node_id not in ran:
+            summary.append(ComponentRun(node_id, SKIPPED, []))
     return summary
+
+
+def pipeline_names(metadata_path: str) -> List[str]:
+    """The pipelines recorded in an MLMD store, newest first."""
+    store = mlmd.MetadataStore(metadata.sqlite_metadata_connection_config(metadata_path))
+    contexts = store.get_contexts_by_type("pipeline")
+    return [c.name for c in sorted(contexts, key=lambda c: -c.last_update_time_since_epoch)]
+
+
+def execution_properties(metadata_path: str, pipeline_name: str, node_id: str) -> dict:
+    """The parameters a node's newest execution ran with; JSON text decoded."""
+    store = mlmd.MetadataStore(metadata.sqlite_metadata_connection_config(metadata_path))
+    context = store.get_context_by_type_and_name("node", f"{pipeline_name}.{node_id}")
+    executions = store.get_executions_by_context(context.id) if context else []
+    if not executions:
+        raise LookupError(f"{metadata_path} has no execution of {node_id} in {pipeline_name}.")
+    newest = max(executions, key=lambda e: e.id)
+    properties = {}
+    for name, value in newest.custom_properties.items():
+        if name.startswith("__"):
+            continue
+        decoded = getattr(value, value.WhichOneof("value"))
+        if isinstance(decoded, str):
+            try:
+                decoded = json.loads(decoded)
+            except json.JSONDecodeError:
+                pass
+        properties[name] = decoded
+    return properties
 
 
 def format_summary(runs: List[ComponentRun]) -> str:

@@ -73,18 +73,20 @@ def format_table(results: List[PeriodResult]) -> str:
     return "\n".join(lines)
 
 
-def plot(results: List[PeriodResult], path: str) -> str:
-    """Truth dashed, samples thin, their mean bold: one panel per period."""
-    import matplotlib
-
-    matplotlib.use("Agg")
+def plot(results: List[PeriodResult], path: str | None = None):
+    """Truth dashed, samples thin, their mean bold and 5-95% band shaded: a panel per period."""
     import matplotlib.pyplot as plt
+
+    if path is not None:
+        plt.switch_backend("Agg")  # writing a file needs no display
 
     figure, axes = plt.subplots(1, len(results), figsize=(4 * len(results), 3.2), squeeze=False)
     for axis, r in zip(axes[0], results, strict=True):
         t = np.arange(len(r.truth))
         for sample in r.samples:
             axis.plot(t, sample, color="tab:blue", alpha=0.3, linewidth=0.8)
+        low, high = np.percentile(r.samples, [5, 95], axis=0)
+        axis.fill_between(t, low, high, color="tab:blue", alpha=0.15, label="5-95% of samples")
         axis.plot(t, r.samples.mean(axis=0), color="tab:blue", linewidth=2, label="sample mean")
         axis.plot(t, r.truth, "k--", linewidth=1.5, label="truth")
         axis.set_title(f"T = {r.period:g}, x0 = {r.x0:g}")
@@ -92,6 +94,8 @@ def plot(results: List[PeriodResult], path: str) -> str:
     axes[0][0].set_ylabel("x")
     axes[0][0].legend(loc="upper right", fontsize=8)
     figure.tight_layout()
+    if path is None:
+        return figure  # for a notebook to show
     figure.savefig(path, dpi=110)
     plt.close(figure)
     return path

@@ -1,14 +1,13 @@
 """The Trainer on a tiny pipeline run: training, export, and the signatures."""
 
-import glob
 import os
 
 import numpy as np
 import pytest
-import tensorflow as tf
 
 import local_runner
 from models.training import TrainingConfig
+from pipeline import run_views
 from tests.conftest import TINY_RUNS
 from tests.helpers import probe
 
@@ -26,26 +25,18 @@ def trained(tiny_run):
     return task, run, models
 
 
-def epoch_losses(run_dir):
-    losses = {}
-    for path in glob.glob(os.path.join(run_dir, "train", "events.out.tfevents.*")):
-        for event in tf.compat.v1.train.summary_iterator(path):
-            for value in event.summary.value:
-                if value.tag == "epoch_loss":
-                    losses[event.step] = float(tf.make_ndarray(value.tensor))
-    return [losses[step] for step in sorted(losses)]
-
-
 @pytest.mark.e2e
 def test_both_trainers_run_and_log_falling_loss_to_tensorboard(trained):
     task, run, models = trained
     states = {c.node_id: c.state for c in run.components}
     assert states["Transform"] == states["Trainer"] == states["BaselineTrainer"] == "executed"
+    curves = run_views.training_curves(run)
     for trainer in ("Trainer", "BaselineTrainer"):
         assert os.path.exists(os.path.join(models[trainer], "saved_model.pb"))
-        losses = epoch_losses(models[trainer + "/run"])
+        model = curves[curves.model == run_views.MODEL_NAMES[trainer]]
+        losses = model[(model.split == "train") & (model.metric == "loss")].sort_values("epoch")
         assert len(losses) == TINY_RUNS[task]["training_overrides"]["epochs"]
-        assert losses[-1] < losses[0]
+        assert losses.value.iloc[-1] < losses.value.iloc[0]
 
 
 @pytest.mark.e2e

@@ -1,0 +1,160 @@
+"""Tables and figures of one pipeline run, for notebooks/inspect_run.ipynb.
+
+Each function takes a `local_runner.LocalRun` (see `local_runner.open_run`)
+and reads only what the run recorded: its artifacts and MLMD store.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+from typing import List, Sequence
+
+import numpy as np
+import pandas as pd
+import tensorflow as tf
+
+from pipeline import evaluation_report, run_summary, trajectories
+
+TRAINERS = ("Trainer", "BaselineTrainer")
+MODEL_NAMES = {"Trainer": "contextual", "BaselineTrainer": "baseline (h0 = 0)"}
+
+
+def _generator(run) -> str:
+    return run.components[0].node_id
+
+
+def examples_frame(run, split: str = "train", limit: int = 5) -> pd.DataFrame:
+    """The first `limit` records of a split of the generated data, one row each."""
+    uri = run_summary.output_of(run.components, _generator(run), "examples").uri
+    files = sorted(glob.glob(os.path.join(uri, f"Split-{split}", "*.gz")))
+    if not files:
+        raise FileNotFoundError(f"no records for split {split!r} under {uri}")
+    rows = []
+    for record in tf.data.TFRecordDataset(files, compression_type="GZIP").take(limit):
+        example = tf.train.Example.FromString(record.numpy())
+        row = {}
+        for name, feature in sorted(example.features.feature.items()):
+            kind = feature.WhichOneof("kind")
+            values = list(getattr(feature, kind).value)
+            values = [v.decode() if isinstance(v, bytes) else v for v in values]
+            row[name] = values[0] if len(values) == 1 else np.round(values, 4).tolist()
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def statistics_path(run, split: str = "train") -> str:
+    """StatisticsGen's statistics of a split, for tfdv.load_stats_binary."""
+    uri = run_summary.output_of(run.components, "StatisticsGen", "statistics").uri
+    return os.path.join(uri, f"Split-{split}", "FeatureStats.pb")
+
+
+def training_curves(run) -> pd.DataFrame:
+    """Per-epoch metrics of both Trainers from their TensorBoard logs.
+
+    Columns: model, split ("train" / "validation"), epoch (from 1), metric, value.
+    """
+    rows = []
+    for node_id in TRAINERS:
+        uri = run_summary.output_of(run.components, node_id, "model_run").uri
+        for split in ("train", "validation"):
+            for path in glob.glob(os.path.join(uri, split, "events.out.tfevents.*")):
+                for record in tf.data.TFRecordDataset(path):
+                    event = tf.compat.v1.Event.FromString(record.numpy())
+                    for value in event.summary.value:
+                        if value.tag.startswith("epoch_") and value.tag != "epoch_learning_rate":
+                            rows.append(
+                                {
+                                    "model": MODEL_NAMES[node_id],
+                                    "split": split,
+                                    "epoch": event.step + 1,
+                                    "metric": value.tag.removeprefix("epoch_"),
+                                    "value": float(tf.make_ndarray(value.tensor)),
+                                }
+                            )
+    return pd.DataFrame(rows, columns=["model", "split", "epoch", "metric", "value"])
+
+
+def plot_training_curves(curves: pd.DataFrame):
+    """One panel per metric: both models, train solid and validation dashed."""
+    import matplotlib.pyplot as plt
+
+    metrics = sorted(curves["metric"].unique())
+    figure, axes = plt.subplots(1, len(metrics), figsize=(5 * len(metrics), 3.2), squeeze=False)
+    for axis, metric in zip(axes[0], metrics, strict=True):
+        for (model, split), group in curves[curves["metric"] == metric].groupby(["model", "split"]):
+            group = group.sort_values("epoch")
+            style = "-" if split == "train" else "--"
+            axis.plot(group["epoch"], group["value"], style, label=f"{model}, {split}")
+        axis.set_title(metric)
+        axis.set_xlabel("epoch")
+        if metric == "loss":
+            axis.set_yscale("log")
+    axes[0][0].legend(fontsize=8)
+    figure.tight_layout()
+    return figure
+
+
+def evaluation_frame(run) -> pd.DataFrame:
+    """The Evaluator's metrics: one row per slice and metric, candidate vs baseline."""
+    result = evaluation_report.load(
+        run_summary.output_of(run.components, "Evaluator", "evaluation").uri
+    )
+    return pd.DataFrame(
+        [
+            {
+                "slice": r.slice_name,
+                "metric": r.metric,
+                "contextual": r.candidate,
+                "baseline": r.baseline,
+                "change": r.change,
+            }
+            for r in result.rows
+        ]
+    )
+
+
+def blessing(run) -> str:
+    """The Evaluator's verdict and the push, in words."""
+    import local_runner
+
+    task = "lcd" if _generator(run).startswith("Lcd") else "art"
+    result = local_runner.evaluation(run)
+    report = evaluation_report.format_report(result, local_runner.pushed_to(run), task)
+    return "\n".join(line for line in report.splitlines() if not line.startswith("  "))
+
+
+def served_model_dir(run) -> str:
+    """The pushed model if there is one, else the Trainer's candidate."""
+    import local_runner
+
+    return local_runner.pushed_to(run) or local_runner.model_dir(run)
+
+
+def lcd_trajectories(
+    run, x0: float = 3.0, num_samples: int = 20, seed: int = 0
+) -> List[trajectories.PeriodResult]:
+    """Trajectories of the pushed (or candidate) model for each eval period, with the truth."""
+    import local_runner
+    from components.lcd_data import LcdDataset
+
+    dataset = LcdDataset(**run.data_params)
+    generate = local_runner.saved_model_generator(served_model_dir(run))
+    return trajectories.generate_per_period(
+        generate, dataset, dataset.eval_periods, x0, num_samples, seed
+    )
+
+
+def art_answers(run, queries: Sequence[str]) -> pd.DataFrame:
+    """The pushed (or candidate) ART model's digit and probability for each query."""
+    answer = tf.saved_model.load(served_model_dir(run)).signatures["answer"]
+    result = answer(query=tf.constant(list(queries)))
+    digits = result["digit"].numpy()
+    probabilities = result["probabilities"].numpy()
+    return pd.DataFrame(
+        {
+            "query": list(queries),
+            "digit": digits,
+            "probability": probabilities[np.arange(len(queries)), digits],
+        }
+    )
