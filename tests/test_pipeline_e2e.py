@@ -54,14 +54,17 @@ def open_store(path):
 @pytest.mark.e2e
 @pytest.mark.parametrize("task", ["lcd", "art"])
 def test_pipeline_runs_records_in_mlmd_and_reruns_from_cache(task, tmp_path):
-    first = local_runner.run(
-        task,
-        "demo",
-        str(tmp_path),
-        data_overrides=TINY[task],
-        training_overrides=TINY_TRAINING,
-        evaluation_overrides=LENIENT[task],
-    )
+    def run():
+        return local_runner.run(
+            task,
+            "demo",
+            str(tmp_path),
+            data_overrides=TINY[task],
+            training_overrides=TINY_TRAINING,
+            evaluation_overrides=LENIENT[task],
+        )
+
+    first = run()
 
     node_ids = [c.node_id for c in first.components]
     assert node_ids[0] == COMPONENTS[task][0] and sorted(node_ids) == sorted(COMPONENTS[task])
@@ -86,14 +89,7 @@ def test_pipeline_runs_records_in_mlmd_and_reruns_from_cache(task, tmp_path):
             assert not anomalies_pb2.Anomalies.FromString(f.read()).anomaly_info
     assert os.path.exists(os.path.join(outputs[COMPONENTS[task][0]].uri, "Split-train"))
 
-    second = local_runner.run(
-        task,
-        "demo",
-        str(tmp_path),
-        data_overrides=TINY[task],
-        training_overrides=TINY_TRAINING,
-        evaluation_overrides=LENIENT[task],
-    )
+    second = run()
     assert {c.state for c in second.components} == {"cached"}
     assert len(store.get_executions()) == 2 * len(COMPONENTS[task])
     assert len(store.get_artifacts()) == len(ARTIFACT_TYPES)  # nothing new was produced
