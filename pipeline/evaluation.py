@@ -53,13 +53,6 @@ def check_params(task: str, params: Dict[str, Any]) -> Dict[str, float]:
         number = isinstance(value, (int, float)) and not isinstance(value, bool)
         if not number or not math.isfinite(value):
             raise InvalidParameterError("Evaluator", name, value, "a finite number")
-    if not -1.0 < merged["min_improvement"] < 1.0:
-        raise InvalidParameterError(
-            "Evaluator",
-            "min_improvement",
-            merged["min_improvement"],
-            "a relative margin in (-1, 1); negative allows a candidate that much worse",
-        )
     return merged
 
 

@@ -19,7 +19,7 @@ PREPROCESSING_FNS = {
     "lcd": "models.preprocessing.lcd_preprocessing_fn",
     "art": "models.preprocessing.art_preprocessing_fn",
 }
-RUN_FN = "models.training.run_fn"
+RUN_FN = "models.trainer_module.run_fn"
 
 
 def serving_model_dir(serving_dir: str, task: str) -> str:

@@ -107,7 +107,7 @@ def test_compiled_job_has_every_component_in_the_image(compiled):
             assert all(arg in container["args"] for arg in BEAM_ARGS), node
     assert paths["Pusher"] == "components.pusher.AtomicPushExecutor"
     code = module_paths(spec)
-    assert "models.training.run_fn" in code and len(code) == 3
+    assert "models.trainer_module.run_fn" in code and len(code) == 3
     for path in code:
         assert callable(resolves(path))
 

@@ -1,0 +1,18 @@
+"""The Trainer's module: what its `run_fn` path names.
+
+TFX re-imports (reloads) the module a `run_fn` path names each time a Trainer
+runs in a process. Keeping that module this thin means the reload never
+replaces the classes the rest of the package and its callers hold, such as
+TrainingConfig and InvalidTrainingConfig.
+"""
+
+from __future__ import annotations
+
+from tfx import v1 as tfx
+
+
+def run_fn(fn_args: tfx.components.FnArgs) -> None:
+    """TFX Trainer entry point: see models.training.run_fn."""
+    from models import training
+
+    training.run_fn(fn_args)
