@@ -214,7 +214,7 @@ def main(argv: List[str] | None = None) -> int:
     except (InvalidParameterError, InvalidTrainingConfig, ServingError) as error:
         print(f"seqgen: error: {error}", file=sys.stderr)  # say what was wrong, and stop
         return 2
-    except (FileNotFoundError, OSError) as error:
+    except OSError as error:  # a missing file or binary, a port in use, a timeout
         print(f"seqgen: error: {error}", file=sys.stderr)
         return 1
 
