@@ -64,7 +64,12 @@ def saved_model_generator(path: str) -> trajectories.Generator:
     """The `generate` signature of a SavedModel, as a NumPy callable."""
     import tensorflow as tf
 
-    signature = tf.saved_model.load(path).signatures["generate"]
+    return signature_generator(tf.saved_model.load(path).signatures["generate"])
+
+
+def signature_generator(signature) -> trajectories.Generator:
+    """Any function with the `generate` signature's inputs, as a NumPy callable."""
+    import tensorflow as tf
 
     def generate(x0, period, seed, num_samples, steps):
         result = signature(

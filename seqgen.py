@@ -139,7 +139,7 @@ class _DropHarmless(logging.Filter):
         return not any(harmless in message for harmless in _HARMLESS)
 
 
-def _configure_logging(verbose: bool) -> None:
+def configure_logging(verbose: bool) -> None:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", force=True
     )
@@ -204,7 +204,7 @@ def _compile_kubeflow(args: argparse.Namespace) -> int:
 
 def main(argv: List[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    _configure_logging(args.verbose)
+    configure_logging(args.verbose)
     from components.validation import InvalidParameterError
     from models.training import InvalidTrainingConfig
     from serving.client import ServingError

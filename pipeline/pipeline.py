@@ -27,6 +27,31 @@ def serving_model_dir(serving_dir: str, task: str) -> str:
     return os.path.join(serving_dir, task)
 
 
+def data_components(task: str, data_params: Dict[str, Any]) -> list:
+    """Data generator -> StatisticsGen -> SchemaGen -> ExampleValidator -> Transform.
+
+    The first half of every pipeline; the benchmarks run it alone and train
+    many models on its output.
+    """
+    if task not in GENERATORS:
+        raise ValueError(f"task={task!r} is unknown; allowed: {', '.join(GENERATORS)}.")
+    example_gen = GENERATORS[task](**data_params)
+    statistics_gen = tfx.components.StatisticsGen(examples=example_gen.outputs["examples"])
+    schema_gen = tfx.components.SchemaGen(
+        statistics=statistics_gen.outputs["statistics"], infer_feature_shape=True
+    )
+    example_validator = tfx.components.ExampleValidator(
+        statistics=statistics_gen.outputs["statistics"], schema=schema_gen.outputs["schema"]
+    )
+    transform = tfx.components.Transform(
+        examples=example_gen.outputs["examples"],
+        schema=schema_gen.outputs["schema"],
+        preprocessing_fn=PREPROCESSING_FNS[task],
+        custom_config={"num_pairs": example_gen.dataset.num_pairs} if task == "art" else None,
+    )
+    return [example_gen, statistics_gen, schema_gen, example_validator, transform]
+
+
 def create_pipeline(
     pipeline_name: str,
     pipeline_root: str,
@@ -52,26 +77,13 @@ def create_pipeline(
     `<serving_dir>/<task>/<version>/` (default serving_dir:
     `<pipeline_root>/serving`), where TF Serving can poll for it.
     """
-    if task not in GENERATORS:
-        raise ValueError(f"task={task!r} is unknown; allowed: {', '.join(GENERATORS)}.")
-    example_gen = GENERATORS[task](**data_params)
-    statistics_gen = tfx.components.StatisticsGen(examples=example_gen.outputs["examples"])
-    schema_gen = tfx.components.SchemaGen(
-        statistics=statistics_gen.outputs["statistics"], infer_feature_shape=True
-    )
-    example_validator = tfx.components.ExampleValidator(
-        statistics=statistics_gen.outputs["statistics"], schema=schema_gen.outputs["schema"]
+    example_gen, statistics_gen, schema_gen, example_validator, transform = data_components(
+        task, data_params
     )
     baseline = baseline_training_params or baseline_params(training_params)
     for params in (training_params, baseline):
         TrainingConfig.from_custom_config(params)  # fail now, not in the Trainer
     eval_config = evaluation.eval_config(task, evaluation_params)
-    transform = tfx.components.Transform(
-        examples=example_gen.outputs["examples"],
-        schema=schema_gen.outputs["schema"],
-        preprocessing_fn=PREPROCESSING_FNS[task],
-        custom_config={"num_pairs": example_gen.dataset.num_pairs} if task == "art" else None,
-    )
     trainer, baseline_trainer = (
         tfx.components.Trainer(
             run_fn=RUN_FN,

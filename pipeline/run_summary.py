@@ -37,6 +37,8 @@ class ComponentRun:
     node_id: str
     state: str
     outputs: List[Output]
+    # From MLMD's execution record: creation (the component started) to its last update.
+    seconds: float | None = None
 
 
 def latest_run(metadata_path: str, pipeline_name: str) -> List[ComponentRun]:
@@ -78,7 +80,8 @@ def latest_run(metadata_path: str, pipeline_name: str) -> List[ComponentRun]:
             key = event.path.steps[0].key if event.path.steps else ""
             outputs.append(Output(key, artifact_types[artifact.type_id], artifact.uri, properties))
         state = _STATES.get(execution.last_known_state, str(execution.last_known_state))
-        summary.append(ComponentRun(node_id, state, outputs))
+        seconds = (execution.last_update_time_since_epoch - execution.create_time_since_epoch) / 1e3
+        summary.append(ComponentRun(node_id, state, outputs, seconds))
     # A node whose condition was false (the Pusher of an unblessed model) leaves no execution.
     ran = {c.node_id for c in summary}
     for context in store.get_contexts_by_type("node"):

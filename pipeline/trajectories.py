@@ -33,8 +33,13 @@ class PeriodResult:
     @property
     def coverage(self) -> float:
         """Share of time steps where the truth lies inside the samples' 5-95% band."""
-        low, high = np.percentile(self.samples, [5, 95], axis=0)
-        return float(np.mean((self.truth >= low) & (self.truth <= high)))
+        return float(np.mean(inside_band(self.samples, self.truth)))
+
+
+def inside_band(samples: np.ndarray, truth: np.ndarray) -> np.ndarray:
+    """Whether the truth [..., steps] lies inside the 5-95% band of samples [..., S, steps]."""
+    low, high = np.percentile(samples, [5, 95], axis=-2)
+    return (truth >= low) & (truth <= high)
 
 
 def truth(dataset: LcdDataset, x0: float, period: float) -> np.ndarray:
