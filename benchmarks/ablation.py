@@ -86,10 +86,10 @@ def sections(runs: dict, seeds: list) -> list:
 
 def main(argv=None) -> None:
     args = harness.parser(__doc__, seeds=1).parse_args(argv)
-    options = harness.options(args, "lcd")
+    options = harness.options(args)
     harness.setup_logging()
     data = harness.prepare_data(
-        "lcd", lcd_quality.QUICK_DATA if options.quick else {}, options.data_root
+        "lcd", lcd_quality.QUICK_DATA if options.quick else {}, options.data_root("lcd")
     )
     results = harness.Results(os.path.join(options.out, "ablation.json"))
     runs = {

@@ -102,9 +102,11 @@ def sections(runs: Dict[str, List[dict]]) -> list:
 
 def main(argv=None) -> None:
     args = harness.parser(__doc__, seeds=3).parse_args(argv)
-    options = harness.options(args, "art")
+    options = harness.options(args)
     harness.setup_logging()
-    data = harness.prepare_data("art", QUICK_DATA if options.quick else {}, options.data_root)
+    data = harness.prepare_data(
+        "art", QUICK_DATA if options.quick else {}, options.data_root("art")
+    )
     results = harness.Results(os.path.join(options.out, "art_quality.json"))
     # Seed by seed, so an interrupted run has whole seeds to report.
     for seed in options.seeds:

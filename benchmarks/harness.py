@@ -176,7 +176,8 @@ def parser(doc: str, seeds: int) -> argparse.ArgumentParser:
         help=f"results, tables and plots (default {DEFAULT_OUT}; with --quick {QUICK_OUT})",
     )
     parser.add_argument(
-        "--data-root", help="pipeline root of the data run (default: under runs/benchmark-data/)"
+        "--data-root",
+        help="where the data runs go, one per task and mode (default runs/benchmark-data)",
     )
     parser.add_argument(
         "--threads", type=int, default=0, help="TensorFlow threads per op pool (0: all cores)"
@@ -190,10 +191,17 @@ class Options:
     quick: bool
     seeds: List[int]
     out: str
-    data_root: str
+    data_base: str | None  # --data-root
+
+    def data_root(self, task: str) -> str:
+        """The pipeline root of a task's data run; shared by every benchmark in a mode."""
+        mode = "quick" if self.quick else "full"
+        return os.path.join(
+            self.data_base or os.path.join("runs", "benchmark-data"), f"{task}-{mode}"
+        )
 
 
-def options(args: argparse.Namespace, task: str) -> Options:
+def options(args: argparse.Namespace) -> Options:
     """Resolved options; also applies --threads, which must happen before TensorFlow runs."""
     if args.threads:
         tf.config.threading.set_intra_op_parallelism_threads(args.threads)
@@ -201,12 +209,11 @@ def options(args: argparse.Namespace, task: str) -> Options:
     count = args.seeds or (1 if args.quick else args.default_seeds)
     if count < 1:
         raise SystemExit(f"--seeds={count} is invalid; allowed: an integer at least 1.")
-    mode = "quick" if args.quick else "full"
     return Options(
         quick=args.quick,
         seeds=list(range(count)),
         out=args.out or (QUICK_OUT if args.quick else DEFAULT_OUT),
-        data_root=args.data_root or os.path.join("runs", "benchmark-data", f"{task}-{mode}"),
+        data_base=args.data_root,
     )
 
 

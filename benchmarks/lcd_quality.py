@@ -213,9 +213,11 @@ def plot_bands(result: dict, path: str) -> str:
 
 def main(argv=None) -> None:
     args = harness.parser(__doc__, seeds=3).parse_args(argv)
-    options = harness.options(args, "lcd")
+    options = harness.options(args)
     harness.setup_logging()
-    data = harness.prepare_data("lcd", QUICK_DATA if options.quick else {}, options.data_root)
+    data = harness.prepare_data(
+        "lcd", QUICK_DATA if options.quick else {}, options.data_root("lcd")
+    )
     results = harness.Results(os.path.join(options.out, "lcd_quality.json"))
     runs = {
         name: [

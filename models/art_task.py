@@ -23,7 +23,8 @@ def to_model(features):
     return features["tokens"], features["label"]
 
 
-def train(fn_args, tft_output: tft.TFTransformOutput, config: TrainingConfig):
+def compiled_model(config: TrainingConfig, tft_output: tft.TFTransformOutput) -> keras.Model:
+    """The model `train` fits, compiled as it compiles it; the vocabulary sets its size."""
     vocab_size = tft_output.vocabulary_size_by_name(ART_VOCABULARY) + ART_OOV_BUCKETS
     model = ArtModel(vocab_size=vocab_size, seed=config.seed, **config.model)
     model.compile(
@@ -31,6 +32,11 @@ def train(fn_args, tft_output: tft.TFTransformOutput, config: TrainingConfig):
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
         metrics=["accuracy"],
     )
+    return model
+
+
+def train(fn_args, tft_output: tft.TFTransformOutput, config: TrainingConfig):
+    model = compiled_model(config, tft_output)
     train_data = make_dataset(fn_args, tft_output, fn_args.train_files, config, True, to_model)
     eval_data = make_dataset(fn_args, tft_output, fn_args.eval_files, config, False, to_model)
     name = f"art/{config.model.get('strategy', 'learned')}"

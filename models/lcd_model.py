@@ -54,7 +54,9 @@ class LcdModel(TaskModel):
             [ops.cast(inputs["x0"], "float32"), ops.cast(inputs["period"], "float32")], axis=-1
         )
         if not self.uses_context:
-            period = ops.broadcast_to(context[:, None, 1:], ops.shape(x))
+            # expand_dims, not context[:, None, 1:]: Keras's fit on NumPy arrays
+            # traces a graph where that indexing drops the new axis.
+            period = ops.broadcast_to(ops.expand_dims(context[:, 1:], 1), ops.shape(x))
             x = ops.concatenate([x, period], axis=-1)
         return x, context
 

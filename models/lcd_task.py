@@ -41,9 +41,16 @@ def to_model(features):
     return inputs, features["delta_scaled"]
 
 
-def train(fn_args, tft_output: tft.TFTransformOutput, config: TrainingConfig):
+def compiled_model(config: TrainingConfig, tft_output: tft.TFTransformOutput) -> keras.Model:
+    """The model `train` fits, compiled as it compiles it."""
+    del tft_output  # LCD needs nothing from the transform to build its model
     model = LcdModel(seed=config.seed, **config.model)
     model.compile(optimizer=optimizer(config), loss="mse")
+    return model
+
+
+def train(fn_args, tft_output: tft.TFTransformOutput, config: TrainingConfig):
+    model = compiled_model(config, tft_output)
     train_data = make_dataset(fn_args, tft_output, fn_args.train_files, config, True, to_model)
     eval_data = make_dataset(fn_args, tft_output, fn_args.eval_files, config, False, to_model)
     name = f"lcd/{config.model.get('strategy', 'learned_distribution')}"

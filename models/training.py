@@ -11,6 +11,7 @@ import dataclasses
 import logging
 import math
 import os
+import time
 import warnings
 from typing import Any, Dict
 
@@ -72,13 +73,28 @@ class TrainingConfig:
 
 
 class EpochLogger(keras.callbacks.Callback):
-    """One log line per epoch, so a long Trainer run shows its progress."""
+    """One log line per epoch, so a long Trainer run shows its progress.
+
+    It also adds `train_seconds` to the epoch's logs: the time spent on the
+    training steps alone, evaluation left out. Keras's History records it,
+    and TensorBoard plots it.
+    """
 
     def __init__(self, name: str, epochs: int):
         super().__init__()
         self.name, self.epochs = name, epochs
+        self._started = self._trained = 0.0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._started, self._trained = time.perf_counter(), 0.0
+
+    def on_test_begin(self, logs=None):
+        if not self._trained:  # evaluation after the epoch's training steps
+            self._trained = time.perf_counter() - self._started
 
     def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:
+            logs["train_seconds"] = self._trained or time.perf_counter() - self._started
         metrics = ", ".join(f"{k}={v:.5g}" for k, v in sorted((logs or {}).items()))
         _log.info("%s epoch %d/%d: %s", self.name, epoch + 1, self.epochs, metrics)
 

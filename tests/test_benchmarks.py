@@ -1,5 +1,6 @@
 """The benchmark scripts run in their quick mode and print their tables."""
 
+import json
 import os
 import subprocess
 import sys
@@ -40,3 +41,88 @@ def test_serving_benchmark_says_what_to_do_without_a_model(tmp_path):
     )
     assert result.returncode != 0
     assert "run `make demo` first, or pass --model-base-path" in result.stderr
+
+
+@pytest.fixture(scope="module")
+def quick(tmp_path_factory):
+    """Output and data directories shared by the quick runs (the data runs are cached)."""
+    root = tmp_path_factory.mktemp("benchmarks")
+    return ["--quick", "--out", str(root / "out"), "--data-root", str(root / "data")], root / "out"
+
+
+def table_rows(report: str, heading: str) -> list:
+    """The body rows of the markdown table under a `### heading`, as lists of cells."""
+    section = report.split(f"### {heading}", 1)[1].split("###", 1)[0]
+    lines = [line for line in section.splitlines() if line.startswith("|")]
+    return [[cell.strip() for cell in line.strip("|").split("|")] for line in lines[2:]]
+
+
+@pytest.mark.e2e
+def test_lcd_quality_reports_curves_rollouts_and_bands_and_resumes(quick):
+    args, out = quick
+    first = benchmark("benchmarks.lcd_quality", *args)
+    report = (out / "lcd_quality.md").read_text()
+    assert report in first
+    curve = table_rows(report, "Eval MSE per epoch")
+    assert [row[0] for row in curve] == ["1", "2"]
+    final = {row[1]: row for row in table_rows(report, "After the last epoch")}
+    assert set(final) == {"contextual", "baseline"}
+    # h0 = 0 has nothing to sample: its band is a line; the distribution's is not.
+    assert float(final["baseline"][5]) == 0.0 and float(final["contextual"][5]) > 0.0
+    periods = [row[0] for row in table_rows(report, "Per unseen period")]
+    assert periods == ["1", "2", "3", "4"]
+    for name in ("lcd_eval_mse.png", "lcd_bands_contextual.png", "lcd_bands_baseline.png"):
+        assert (out / name).stat().st_size > 10_000
+    runs = json.loads((out / "lcd_quality.json").read_text())
+    assert sorted(runs) == ["learned_distribution/seed=0", "zero/seed=0"]
+    assert len(runs["zero/seed=0"]["eval_mse"]) == 2
+    # A second run trains nothing and reports the same numbers.
+    second = benchmark("benchmarks.lcd_quality", *args)
+    assert (out / "lcd_quality.md").read_text() == report and report in second
+
+
+@pytest.mark.e2e
+def test_art_quality_reports_three_strategies(quick):
+    args, out = quick
+    benchmark("benchmarks.art_quality", *args)
+    report = (out / "art_quality.md").read_text()
+    assert table_rows(report, "Eval accuracy per epoch")[0][0] == "1"
+    per_seed = table_rows(report, "Per seed")
+    assert [row[1] for row in per_seed] == ["zero", "free", "learned"]
+    assert all(0.0 <= float(row[2]) <= 1.0 for row in per_seed)
+    assert all(row[6] == "not in 2" for row in per_seed)  # 99% is out of reach in 2 epochs
+    assert (out / "art_eval_accuracy.png").exists() and (out / "art_eval_loss.png").exists()
+
+
+@pytest.mark.e2e
+def test_ablation_covers_every_strategy_with_both_cells(quick):
+    from benchmarks import ablation
+
+    args, out = quick
+    benchmark("benchmarks.ablation", *args)
+    rows = table_rows((out / "ablation.md").read_text(), "Strategy x cell")
+    assert [(r[0], r[1]) for r in rows] == [
+        (v, c) for v in ablation.VARIANTS for c in ablation.CELLS
+    ]
+    by_variant = {(r[0], r[1]): r for r in rows}
+    for cell in ablation.CELLS:  # noise gives a band; a deterministic start does not
+        assert float(by_variant[("zero + gaussian noise", cell)][5]) > 0.0
+        assert float(by_variant[("learned", cell)][5]) == 0.0
+
+
+@pytest.mark.e2e
+def test_pipeline_speed_reports_training_rates_and_component_times(quick):
+    args, out = quick
+    benchmark("benchmarks.pipeline_speed", *args)
+    report = (out / "pipeline_speed.md").read_text()
+    training = table_rows(report, "Training steps/s")
+    assert [(r[0], r[2].split()[0]) for r in training] == [
+        ("lcd", "Trainer"),
+        ("lcd", "plain"),
+        ("art", "Trainer"),
+        ("art", "plain"),
+    ]
+    assert all(float(r[5].replace(",", "")) > 0 for r in training)
+    components = {r[0]: r for r in table_rows(report, "Wall time per component")}
+    for node in ("LcdExampleGen", "Transform", "Trainer", "BaselineTrainer", "Evaluator"):
+        assert components[node][1] == "executed" and float(components[node][2]) > 0

@@ -88,3 +88,22 @@ def test_contextual_rnn_in_a_functional_model_round_trips(tmp_path):
     path = os.path.join(tmp_path, "f.keras")
     model.save(path)
     np.testing.assert_array_equal(keras.saving.load_model(path)(inputs), model(inputs))
+
+
+def test_epoch_logger_records_training_seconds_per_epoch():
+    from models.training import EpochLogger
+
+    model = LcdModel(cell="gru", units=8, strategy="zero")
+    model.compile(optimizer="adam", loss="mse")
+    targets = np.zeros([B, T], np.float32)
+    history = model.fit(
+        LCD_INPUTS,
+        targets,
+        validation_data=(LCD_INPUTS, targets),
+        epochs=3,
+        batch_size=B,
+        callbacks=[EpochLogger("test", 3)],
+        verbose=0,
+    )
+    seconds = history.history["train_seconds"]
+    assert len(seconds) == 3 and all(s > 0 for s in seconds)

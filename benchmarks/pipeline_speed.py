@@ -1,0 +1,146 @@
+"""Speed of training and of the pipeline: Trainer vs plain Keras, and time per component.
+
+1. Trainer steps/s against plain Keras `fit`: the same compiled model
+   (`<task>_task.compiled_model`) trains once through the Trainer's code
+   (transformed examples streamed by TFX's data accessor, as `run_fn` does)
+   and once by `model.fit` on the same transformed data held in NumPy
+   arrays. Both report training steps per second over the epochs after the
+   first, which also pays for tracing; evaluation is left out.
+2. Wall time per component of one whole pipeline run (the LCD demo, fresh,
+   so nothing is cached), read from MLMD's execution records.
+
+Data generation and serving have their own scripts (data_generation.py,
+serving.py).
+
+    python -m benchmarks.pipeline_speed            # paper-size data, about 15 minutes
+    python -m benchmarks.pipeline_speed --quick    # tiny data and models, for CI
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import tempfile
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+import tensorflow_transform as tft  # noqa: E402
+
+from benchmarks import art_quality, harness, lcd_quality  # noqa: E402
+from models.training import EpochLogger, TrainingConfig, make_dataset  # noqa: E402
+
+TASK_MODULES = {"lcd": lcd_quality, "art": art_quality}
+# The demo's pipeline, tiny, for --quick: the same overrides as the e2e tests' runs.
+QUICK_PIPELINE = {
+    "data_overrides": lcd_quality.QUICK_DATA,
+    "training_overrides": {**lcd_quality.QUICK_TRAINING, "epochs": 2},
+    "evaluation_overrides": {"min_improvement": -100.0, "max_mse": 10.0, "max_rollout_mse": 1e3},
+}
+
+
+def in_memory(data: harness.PreparedData, params: dict, split: str):
+    """A transformed split as NumPy arrays (inputs, targets), read by the Trainer's reader."""
+    config = TrainingConfig.from_custom_config(params)
+    tft_output = tft.TFTransformOutput(data.transform_graph_uri)
+    with tempfile.TemporaryDirectory() as work_dir:
+        fn_args = harness.trainer_fn_args(data, params, work_dir)
+        files = fn_args.train_files if split == "train" else fn_args.eval_files
+        task = harness.TASKS[data.task]
+        batches = list(make_dataset(fn_args, tft_output, files, config, False, task.to_model))
+    return tf.nest.map_structure(lambda *parts: np.concatenate(parts), *batches)
+
+
+def plain_fit(data: harness.PreparedData, params: dict) -> dict:
+    """`model.fit` on arrays in memory; the History of EpochLogger's timings."""
+    config = TrainingConfig.from_custom_config(params)
+    tft_output = tft.TFTransformOutput(data.transform_graph_uri)
+    (x, y), evaluation = in_memory(data, params, "train"), in_memory(data, params, "eval")
+    model = harness.TASKS[data.task].compiled_model(config, tft_output)
+    history = model.fit(
+        x,
+        y,
+        batch_size=config.batch_size,
+        epochs=config.epochs,
+        validation_data=evaluation,
+        callbacks=[EpochLogger(f"{data.task}/plain fit", config.epochs)],
+        verbose=0,
+    )
+    steps = int(np.ceil(len(y) / config.batch_size))
+    return {"train_seconds": history.history["train_seconds"], "steps": steps}
+
+
+def steps_per_second(epoch_seconds: list, steps: int) -> tuple:
+    """(first epoch's seconds, steps/s over the median later epoch)."""
+    later = epoch_seconds[1:] or epoch_seconds
+    return epoch_seconds[0], steps / statistics.median(later)
+
+
+def trainer_rows(options: harness.Options, epochs: int) -> list:
+    rows = []
+    for task, module in TASK_MODULES.items():
+        data = harness.prepare_data(
+            task, module.QUICK_DATA if options.quick else {}, options.data_root(task)
+        )
+        params = harness.training_params(task, module.QUICK_TRAINING if options.quick else None)
+        params = {**params, "epochs": epochs, "stop_at_accuracy": None}
+        trained = harness.train(data, params)
+        plain = plain_fit(data, params)
+        for name, seconds in (
+            ("Trainer (TFX data accessor)", trained.history["train_seconds"]),
+            ("plain Keras fit (NumPy)", plain["train_seconds"]),
+        ):
+            first, rate = steps_per_second(seconds, plain["steps"])
+            model = f"{params['model']['cell']} {params['model']['units']}"
+            rows.append([task, model, name, plain["steps"], f"{first:.1f}", f"{rate:,.0f}"])
+    return rows
+
+
+def component_rows(options: harness.Options) -> list:
+    import local_runner
+
+    with tempfile.TemporaryDirectory() as root:
+        start = time.perf_counter()
+        run = local_runner.run(
+            "lcd", "demo", os.path.join(root, "run"), **(QUICK_PIPELINE if options.quick else {})
+        )
+        total = time.perf_counter() - start
+    rows = [
+        [c.node_id, c.state, f"{c.seconds:.1f}" if c.seconds is not None else "-"]
+        for c in run.components
+    ]
+    return rows + [["whole run (wall clock, incl. start-up)", "", f"{total:.1f}"]]
+
+
+def main(argv=None) -> None:
+    parser = harness.parser(__doc__, seeds=1)
+    parser.add_argument(
+        "--epochs", type=int, default=None, help="epochs per speed run (default 4; 3 with --quick)"
+    )
+    args: argparse.Namespace = parser.parse_args(argv)
+    options = harness.options(args)
+    harness.setup_logging()
+    epochs = args.epochs or (3 if options.quick else 4)
+    sections = [
+        (
+            f"Training steps/s, Trainer vs plain Keras fit ({epochs} epochs;"
+            " rate: median of epochs 2 on)",
+            harness.markdown_table(
+                ["task", "model", "path", "steps/epoch", "epoch 1 s", "steps/s"],
+                trainer_rows(options, epochs),
+            ),
+        ),
+        (
+            "Wall time per component, one fresh LCD demo run"
+            + (" (tiny settings)" if options.quick else ""),
+            harness.markdown_table(["component", "state", "seconds"], component_rows(options)),
+        ),
+    ]
+    print(f"Report: {harness.write_report(options.out, 'pipeline_speed', 'Speed', sections)}")
+
+
+if __name__ == "__main__":
+    main()
