@@ -4,7 +4,7 @@
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup demo test test-fast test-e2e lint lock clean notebook
+.PHONY: setup demo test test-fast test-e2e lint lock clean notebook benchmarks
 
 setup:
 	@bash scripts/setup.sh
@@ -20,6 +20,15 @@ test-fast: setup
 
 test-e2e: setup
 	$(BIN)/python -m pytest -m e2e
+
+# The full benchmarks behind BENCHMARKS.md (hours; serving.py measures the demo's model).
+benchmarks: demo
+	$(BIN)/python -m benchmarks.lcd_quality
+	$(BIN)/python -m benchmarks.art_quality
+	$(BIN)/python -m benchmarks.ablation
+	$(BIN)/python -m benchmarks.pipeline_speed
+	$(BIN)/python -m benchmarks.data_generation
+	$(BIN)/python -m benchmarks.serving
 
 # Jupyter on the run inspector; SEQGEN_PIPELINE_ROOT picks the run (default: the LCD demo's).
 notebook: setup
