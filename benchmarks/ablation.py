@@ -85,13 +85,9 @@ def sections(runs: dict, seeds: list) -> list:
 
 
 def main(argv=None) -> None:
-    args = harness.parser(__doc__, seeds=1).parse_args(argv)
-    options = harness.options(args)
-    harness.setup_logging()
-    data = harness.prepare_data(
-        "lcd", lcd_quality.QUICK_DATA if options.quick else {}, options.data_root("lcd")
+    options, data, results = harness.start(
+        __doc__, "lcd", lcd_quality.QUICK_DATA, "ablation", 1, argv
     )
-    results = harness.Results(os.path.join(options.out, "ablation.json"))
     runs = {
         (variant, cell, seed): results.get_or_run(
             f"{variant}/{cell}/seed={seed}",

@@ -101,13 +101,7 @@ def sections(runs: Dict[str, List[dict]]) -> list:
 
 
 def main(argv=None) -> None:
-    args = harness.parser(__doc__, seeds=3).parse_args(argv)
-    options = harness.options(args)
-    harness.setup_logging()
-    data = harness.prepare_data(
-        "art", QUICK_DATA if options.quick else {}, options.data_root("art")
-    )
-    results = harness.Results(os.path.join(options.out, "art_quality.json"))
+    options, data, results = harness.start(__doc__, "art", QUICK_DATA, "art_quality", 3, argv)
     # Seed by seed, so an interrupted run has whole seeds to report.
     for seed in options.seeds:
         for strategy in STRATEGIES:

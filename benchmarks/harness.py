@@ -217,6 +217,16 @@ def options(args: argparse.Namespace) -> Options:
     )
 
 
+def start(
+    doc: str, task: str, quick_data: Dict[str, Any], name: str, seeds: int, argv=None
+) -> tuple:
+    """What a quality benchmark does first: (options, its data, its results file)."""
+    opts = options(parser(doc, seeds).parse_args(argv))
+    setup_logging()
+    data = prepare_data(task, quick_data if opts.quick else {}, opts.data_root(task))
+    return opts, data, Results(os.path.join(opts.out, f"{name}.json"))
+
+
 def write_report(out: str, name: str, title: str, sections: Sequence[tuple]) -> str:
     """Prints (heading, body) sections and writes them to `<out>/<name>.md`."""
     text = f"## {title}\n\n" + "\n\n".join(f"### {h}\n\n{body}" for h, body in sections) + "\n"

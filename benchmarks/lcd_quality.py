@@ -212,13 +212,7 @@ def plot_bands(result: dict, path: str) -> str:
 
 
 def main(argv=None) -> None:
-    args = harness.parser(__doc__, seeds=3).parse_args(argv)
-    options = harness.options(args)
-    harness.setup_logging()
-    data = harness.prepare_data(
-        "lcd", QUICK_DATA if options.quick else {}, options.data_root("lcd")
-    )
-    results = harness.Results(os.path.join(options.out, "lcd_quality.json"))
+    options, data, results = harness.start(__doc__, "lcd", QUICK_DATA, "lcd_quality", 3, argv)
     runs = {
         name: [
             results.get_or_run(
