@@ -28,11 +28,6 @@ REPORT_EPOCHS = (1, 5, 10, 15, 20, 25, 30, 35, 40)
 TARGETS = (0.5, 0.99)
 
 
-def epochs_to(accuracy: List[float], target: float) -> int | None:
-    """The first epoch whose eval accuracy reaches the target; None if none did."""
-    return next((epoch for epoch, a in enumerate(accuracy, 1) if a >= target), None)
-
-
 def run_one(data: harness.PreparedData, strategy: str, seed: int, quick: bool) -> dict:
     params = harness.training_params("art", QUICK_TRAINING if quick else None)
     trained = harness.train(data, harness.with_model(params, {"strategy": strategy}, seed))
@@ -42,10 +37,6 @@ def run_one(data: harness.PreparedData, strategy: str, seed: int, quick: bool) -
         "train_accuracy": trained.history["accuracy"],
         "train_seconds": trained.seconds,
     }
-
-
-def _reached(epoch: int | None, epochs: int) -> str:
-    return str(epoch) if epoch is not None else f"not in {epochs}"
 
 
 def sections(runs: Dict[str, List[dict]]) -> list:
@@ -68,7 +59,7 @@ def sections(runs: Dict[str, List[dict]]) -> list:
             f"{r['eval_accuracy'][-1]:.3f}",
             f"{max(r['eval_accuracy']):.3f}",
             f"{r['eval_loss'][-1]:.3f}",
-            *(_reached(epochs_to(r["eval_accuracy"], t), len(r["eval_accuracy"])) for t in TARGETS),
+            *(harness.first_epoch(r["eval_accuracy"], lambda a, t=t: a >= t) for t in TARGETS),
             f"{r['train_seconds']:.0f}",
         ]
         for strategy, rs in runs.items()

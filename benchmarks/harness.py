@@ -238,6 +238,12 @@ def write_report(out: str, name: str, title: str, sections: Sequence[tuple]) -> 
     return path
 
 
+def first_epoch(values: Sequence[float], reached: Callable[[float], bool]) -> str:
+    """The first epoch (from 1) whose value satisfies `reached`, or "not in N"."""
+    epoch = next((e for e, v in enumerate(values, 1) if reached(v)), None)
+    return str(epoch) if epoch is not None else f"not in {len(values)}"
+
+
 def markdown_table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
     """A GitHub table, readable in a terminal and pasted as is into BENCHMARKS.md."""
     rows = [[str(cell) for cell in row] for row in rows]

@@ -36,6 +36,7 @@ QUICK_DATA = {"train_per_period": 40, "eval_per_period": 10, "length": 12}
 QUICK_TRAINING = {"epochs": 2, "batch_size": 32, "model": {"units": 16, "context_units": [8]}}
 NUM_SAMPLES = 100
 REPORT_EPOCHS = (1, 2, 5, 10, 20, 30, 40, 50, 65)
+CONVERGED_MSE = 1e-3  # twice the final eval MSE: how fast each model gets near its best
 
 
 def read_serialized(split_dir: str) -> List[bytes]:
@@ -145,6 +146,7 @@ def sections(runs: Dict[str, List[dict]]) -> list:
             f"{r['coverage']:.1%}",
             f"{r['band_width']:.3f}",
             f"{r['train_seconds']:.0f}",
+            harness.first_epoch(r["eval_mse"], lambda mse: mse < CONVERGED_MSE),
         ]
         for name in names
         for seed, r in enumerate(runs[name])
@@ -183,6 +185,7 @@ def sections(runs: Dict[str, List[dict]]) -> list:
                     "truth in 90% band",
                     "band width",
                     "train s",
+                    f"epochs to eval MSE < {CONVERGED_MSE:g}",
                 ],
                 final,
             ),

@@ -69,6 +69,7 @@ def test_lcd_quality_reports_curves_rollouts_and_bands_and_resumes(quick):
     assert set(final) == {"contextual", "baseline"}
     # h0 = 0 has nothing to sample: its band is a line; the distribution's is not.
     assert float(final["baseline"][5]) == 0.0 and float(final["contextual"][5]) > 0.0
+    assert final["baseline"][-1] == "not in 2"  # epochs to converge: not within 2
     periods = [row[0] for row in table_rows(report, "Per unseen period")]
     assert periods == ["1", "2", "3", "4"]
     for name in ("lcd_eval_mse.png", "lcd_bands_contextual.png", "lcd_bands_baseline.png"):
