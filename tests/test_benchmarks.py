@@ -123,7 +123,7 @@ def test_pipeline_speed_reports_training_rates_and_component_times(quick):
         ("art", "Trainer"),
         ("art", "plain"),
     ]
-    assert all(float(r[5].replace(",", "")) > 0 for r in training)
+    assert all(float(r[6].replace(",", "")) > 0 for r in training)
     components = {r[0]: r for r in table_rows(report, "Wall time per component")}
     for node in ("LcdExampleGen", "Transform", "Trainer", "BaselineTrainer", "Evaluator"):
         assert components[node][1] == "executed" and float(components[node][2]) > 0
