@@ -54,7 +54,8 @@ def _overrides(parser: argparse.ArgumentParser) -> None:
         default=[],
         metavar="NAME=VALUE",
         type=_assignment,
-        help="override a Trainer setting (epochs, batch_size, learning_rate, clip_norm, seed) "
+        help="override a Trainer setting (epochs, batch_size, learning_rate, clip_norm, seed; "
+        "lcd: rollout_epochs, rollout_samples, rollout_learning_rate, eval_samples) "
         "or, as model.NAME, a model option, e.g. --train epochs=3 --train model.units=16",
     )
     parser.add_argument(
@@ -63,8 +64,9 @@ def _overrides(parser: argparse.ArgumentParser) -> None:
         default=[],
         metavar="NAME=VALUE",
         type=_assignment,
-        help="override a blessing threshold: min_improvement (relative margin over the "
-        "baseline), and max_mse, max_rollout_mse (lcd) or min_accuracy (art)",
+        help="override the blessing: min_improvement (relative margin over the baseline); "
+        "lcd: headline (crps, rollout or teacher_forced), max_mse, max_rollout_mse, "
+        "min_coverage, max_coverage; art: min_accuracy",
     )
     parser.add_argument(
         "--beam-args",
@@ -175,7 +177,7 @@ def _run(args: argparse.Namespace) -> int:
     print("\nContextual model vs h0 = 0 baseline on the eval split:")
     print(
         evaluation_report.format_report(
-            local_runner.evaluation(result), local_runner.pushed_to(result), args.task
+            local_runner.evaluation(result), local_runner.pushed_to(result)
         )
     )
     if args.task == "lcd":

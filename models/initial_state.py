@@ -75,6 +75,11 @@ class InitialState(keras.layers.Layer):
         self.seed_generator = keras.random.SeedGenerator(seed)
 
     @property
+    def samples_h0(self) -> bool:
+        """Whether h0 is random when sampled: only then do trajectories differ."""
+        return self.noise is not None
+
+    @property
     def total_size(self) -> int:
         if self.state_sizes is None:
             raise ValueError(
@@ -235,6 +240,10 @@ class LearnedDistributionState(_ContextNetwork):
             initializer=keras.initializers.Constant(inverse_softplus),
         )
         super().build(inputs_shape, context_shape)
+
+    @property
+    def samples_h0(self) -> bool:
+        return True
 
     @property
     def scale(self):

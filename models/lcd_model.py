@@ -4,7 +4,10 @@ Inputs are a dict of scaled tensors: "x" [batch, time], "x0" [batch] (the
 first value) and "period" [batch]. Strategies that learn h0 from context see
 (x0, period) only through h0; the others (zero, noise, free) get the period
 appended to every input step instead, as the paper does for its baseline,
-so both kinds of model see the same information.
+so both kinds of model see the same information. With
+`context_every_step=True` every model gets (x0, period) appended to every
+input step as well, whatever its h0: the generator's recipe, where the
+context steers the whole trajectory and h0 only starts it.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ class LcdModel(TaskModel):
         noise: str | None = None,
         noise_scale: float = 0.1,
         seed: int | None = None,
+        context_every_step: bool = False,
         **kwargs,
     ):
         super().__init__(
@@ -46,6 +50,11 @@ class LcdModel(TaskModel):
             **kwargs,
         )
         self.uses_context = self.rnn.strategy.needs_context
+        self.context_every_step = bool(context_every_step)
+        self.options["context_every_step"] = self.context_every_step
+        # Per-step multipliers of sampled deviations from the mean-h0 path, set
+        # by the Trainer's calibration (models.lcd_calibration); None: as drawn.
+        self.band_scale = None
         self.head = keras.layers.Dense(1, name="delta")
 
     def _features(self, inputs):
@@ -53,16 +62,26 @@ class LcdModel(TaskModel):
         context = ops.stack(
             [ops.cast(inputs["x0"], "float32"), ops.cast(inputs["period"], "float32")], axis=-1
         )
-        if not self.uses_context:
-            # expand_dims, not context[:, None, 1:]: Keras's fit on NumPy arrays
-            # traces a graph where that indexing drops the new axis.
+        # expand_dims, not context[:, None, 1:]: Keras's fit on NumPy arrays
+        # traces a graph where that indexing drops the new axis.
+        if self.context_every_step:
+            steps = ops.shape(x)[1]
+            x = ops.concatenate([x, ops.repeat(ops.expand_dims(context, 1), steps, axis=1)], -1)
+        elif not self.uses_context:
             period = ops.broadcast_to(ops.expand_dims(context[:, 1:], 1), ops.shape(x))
             x = ops.concatenate([x, period], axis=-1)
         return x, context
 
+    @property
+    def input_features(self) -> int:
+        """Features per input step: x, then the context the options append."""
+        if self.context_every_step:
+            return 3
+        return 1 if self.uses_context else 2
+
     def build(self, input_shape):
         batch, time = input_shape["x"][0], input_shape["x"][1]
-        features = 1 if self.uses_context else 2
+        features = self.input_features
         self.rnn.build((batch, time, features), (batch, 2))
         self.head.build(
             (batch, time, self.rnn.rnn.compute_output_shape((batch, time, features))[0][-1])
@@ -92,3 +111,59 @@ class LcdModel(TaskModel):
         )
         deltas = ops.squeeze(self.head(hidden), axis=-1)
         return (deltas, states) if return_state else deltas
+
+    def rollout(self, x0, period, steps: int, increment, training=None, sample=False, seed=None):
+        """Free-running scaled x(1..steps) [batch, steps] from scaled x0 and period.
+
+        Each predicted delta moves x and becomes the next input. `increment`
+        = (a, b) maps a scaled delta d to the change of scaled x, a * d + b
+        (both scalings are affine). `steps` is a Python int: the loop is
+        unrolled, so gradients flow through the whole generated trajectory.
+        """
+        inputs = {"x": x0[:, None], "x0": x0, "period": period}
+        states = self.get_initial_state(inputs, training=training, sample=sample, seed=seed)
+        x, path = x0, []
+        for _ in range(steps):
+            inputs["x"] = x[:, None]
+            delta, states = self(inputs, training=training, initial_state=states, return_state=True)
+            x = x + increment[0] * delta[:, 0] + increment[1]
+            path.append(x)
+        return ops.stack(path, axis=1)
+
+
+@keras.saving.register_keras_serializable(package="seqgen")
+class FreeRunning(keras.Model):
+    """An LcdModel trained on the trajectories it generates itself.
+
+    Teacher forcing feeds the true x at every step; `generate` feeds the
+    model's own predictions, whose errors compound. This wrapper rolls the
+    model out free-running from each example's x0 and period, `samples`
+    times per example (each with its own h0 draw while training), and is
+    fitted with `crps_loss`, a proper scoring rule over those samples: the
+    mean path learns to stay on the truth and, for a distribution of h0,
+    the spread learns the size of the errors that remain. A deterministic
+    h0 makes every sample the same, and the loss its mean absolute error.
+
+    Inputs: the LcdModel's dict (only "x0" and "period" are read).
+    Output: scaled x(1..steps) [batch, samples, steps].
+    """
+
+    def __init__(self, model: LcdModel, increment, steps: int, samples: int = 1, **kwargs):
+        super().__init__(**kwargs)
+        self.model = model
+        self.increment = tuple(float(v) for v in increment)
+        self.steps = int(steps)
+        self.samples = int(samples)
+
+    def call(self, inputs, training=None):
+        x0 = ops.repeat(ops.cast(inputs["x0"], "float32"), self.samples, axis=0)
+        period = ops.repeat(ops.cast(inputs["period"], "float32"), self.samples, axis=0)
+        path = self.model.rollout(x0, period, self.steps, self.increment, training=training)
+        return ops.reshape(path, (-1, self.samples, self.steps))
+
+
+def crps_loss(y_true, y_pred):
+    """Mean ensemble CRPS of samples [batch, S, T] against the truth [batch, T]."""
+    from models.sample_scores import crps
+
+    return ops.mean(crps(y_pred, y_true))

@@ -7,6 +7,12 @@ Signatures (the same for the contextual model and the baseline):
   free-running from the example's x(0) and period with the mean h0, in
   original units. The Evaluator scores `predictions` and `rollout`.
 - transform_features(examples): the Transform outputs, for TFMA labels.
+- evaluate(examples): serving_default's outputs plus scores of
+  `eval_samples` trajectories that `generate` draws from each example's
+  x0 and period (seeded by the example's bytes), against the example's own
+  x(1..n), per step: `crps`, `coverage` (1 inside the 5-95% band),
+  `band_width`, and `sample_mean` (their mean trajectory). The Evaluator
+  averages them; see models.sample_scores.
 - generate(x0, period, seed, num_samples, steps): `trajectories`
   [B, num_samples, steps + 1] in original units, starting at x0 (the first
   value of the sequence). Each sample draws its own h0 with a seed derived
@@ -15,14 +21,19 @@ Signatures (the same for the contextual model and the baseline):
 
 from __future__ import annotations
 
+import logging
+
 import keras
+import numpy as np
 import tensorflow as tf
 import tensorflow_transform as tft
 
-from models import stateless_random
-from models.lcd_model import LcdModel
+from models import lcd_calibration, sample_scores, stateless_random
+from models.lcd_model import FreeRunning, LcdModel, crps_loss
 from models.preprocessing import SCALING_KEYS, scale, unscale
-from models.training import TrainingConfig, fit, make_dataset, optimizer
+from models.training import InvalidTrainingConfig, TrainingConfig, fit, make_dataset, optimizer
+
+_log = logging.getLogger(__name__)
 
 MAX_SAMPLES = 1000
 MAX_STEPS = 1000
@@ -49,12 +60,118 @@ def compiled_model(config: TrainingConfig, tft_output: tft.TFTransformOutput) ->
     return model
 
 
+def to_rollout(features):
+    """Transformed features -> (LcdModel inputs, scaled x(1..n)): FreeRunning's data."""
+    inputs, _ = to_model(features)
+    scaling = features["scaling"]
+    return inputs, scale(features["x_target"], scaling[:, :1], scaling[:, 1:2])
+
+
+def rollout_increment(scaling: dict) -> tuple:
+    """(a, b): a scaled delta d moves scaled x by a * d + b."""
+    x_span = scaling["x_max"] - scaling["x_min"]
+    return (
+        (scaling["delta_max"] - scaling["delta_min"]) / x_span,
+        (scaling["delta_max"] + scaling["delta_min"]) / x_span,
+    )
+
+
 def train(fn_args, tft_output: tft.TFTransformOutput, config: TrainingConfig):
-    model = compiled_model(config, tft_output)
-    train_data = make_dataset(fn_args, tft_output, fn_args.train_files, config, True, to_model)
-    eval_data = make_dataset(fn_args, tft_output, fn_args.eval_files, config, False, to_model)
+    """Teacher forcing for `epochs`, free running for `rollout_epochs`, then calibration.
+
+    The free-running phase trains on what `generate` does: trajectories
+    rolled out from x0 on the model's own predictions, `rollout_samples` per
+    example (one for a deterministic h0), scored by CRPS against the truth.
+    With `calibrate_band`, a model whose h0 is random gets the per-step band
+    multipliers of models.lcd_calibration (a second, fold model is trained
+    for them). Returns (model, history); the free-running phase's metrics
+    are in the history with a `rollout_` prefix.
+    """
     name = f"lcd/{config.model.get('strategy', 'learned_distribution')}"
-    return model, fit(model, train_data, eval_data, config, fn_args, name)
+    model, history = _train_model(fn_args, tft_output, config, name)
+    if config.calibrate_band and model.rnn.strategy.samples_h0:
+        model.band_scale = _calibrate(fn_args, tft_output, config, name)
+        _log.info("%s: band multipliers per step %s", name, np.round(model.band_scale, 3))
+    return model, history
+
+
+def _train_model(fn_args, tft_output, config: TrainingConfig, name: str, held_out=()):
+    """One model through both phases; `held_out` scaled periods are left out of training."""
+    model = compiled_model(config, tft_output)
+
+    def data(files, shuffle, to):
+        dataset = make_dataset(fn_args, tft_output, files, config, shuffle, lambda f: f)
+        if held_out:
+            dataset = dataset.map(lambda f: _without_periods(f, held_out))
+        return dataset.map(to)
+
+    history = fit(
+        model,
+        data(fn_args.train_files, True, to_model),
+        data(fn_args.eval_files, False, to_model),
+        config,
+        fn_args,
+        name,
+    )
+    if config.rollout_epochs:
+        scaling = _scaling(tft_output)
+        steps = tft_output.transformed_feature_spec()["x_target"].shape[0]
+        samples = config.rollout_samples if model.rnn.strategy.samples_h0 else 1
+        free = FreeRunning(model, rollout_increment(scaling), steps, samples)
+        free.compile(optimizer=optimizer(config, config.rollout_learning_rate), loss=crps_loss)
+        rollout = fit(
+            free,
+            data(fn_args.train_files, True, to_rollout),
+            data(fn_args.eval_files, False, to_rollout),
+            config,
+            fn_args,
+            f"{name} free-running",
+            epochs=config.rollout_epochs,
+            phase=name.replace("/", "_") + "_free_running" if held_out else "free_running",
+        )
+        history.history.update({f"rollout_{k}": v for k, v in rollout.history.items()})
+    return model, history
+
+
+def _without_periods(features, periods):
+    keep = tf.reduce_all(
+        tf.abs(features["period_scaled"][:, None] - tf.constant(periods)[None, :]) > 1e-4, axis=1
+    )
+    return {key: tf.boolean_mask(value, keep) for key, value in features.items()}
+
+
+def _calibrate(fn_args, tft_output, config: TrainingConfig, name: str) -> np.ndarray:
+    """Band multipliers from a fold model trained without every other interior period."""
+    s = _scaling(tft_output)
+    features = _read_all(fn_args, tft_output, fn_args.train_files, config)
+    period = unscale(features["period_scaled"], s["period_min"], s["period_max"])
+    held_out = lcd_calibration.held_out_periods(np.round(period, 6))
+    if not held_out:
+        raise InvalidTrainingConfig(
+            f"calibrate_band=True needs at least 3 training periods; the data has "
+            f"{sorted(set(np.round(period, 6)))}. Add periods or set calibrate_band=False."
+        )
+    _log.info("%s: calibrating the band on periods %s, held out of a fold model", name, held_out)
+    scaled = [float(v) for v in scale(np.float32(held_out), s["period_min"], s["period_max"])]
+    fold, _ = _train_model(fn_args, tft_output, config, f"{name} fold", held_out=scaled)
+    rows = np.isin(np.round(period, 6), held_out)
+    x0 = unscale(features["x_scaled"][rows, :1], s["x_min"], s["x_max"])
+    x = np.concatenate([x0, features["x_target"][rows]], axis=1)
+    serving = LcdServing(fold, tft_output)
+    return lcd_calibration.band_scale(
+        serving._sample, lambda *a: serving._rollout(*a, sample=False), x, period[rows]
+    )
+
+
+def _read_all(fn_args, tft_output, files, config: TrainingConfig) -> dict:
+    """A split's transformed features as NumPy arrays (LCD's fit in memory)."""
+    dataset = make_dataset(fn_args, tft_output, files, config, False, lambda f: f)
+    batches = list(dataset.as_numpy_iterator())
+    return {key: np.concatenate([b[key] for b in batches]) for key in batches[0]}
+
+
+def _scaling(tft_output: tft.TFTransformOutput) -> dict:
+    return scaling_constants(tft_output.transform_features_layer(), tft_output.raw_feature_spec())
 
 
 def scaling_constants(tft_layer, raw_feature_spec) -> dict:
@@ -69,9 +186,14 @@ def scaling_constants(tft_layer, raw_feature_spec) -> dict:
 class LcdServing(tf.Module):
     """What the SavedModel holds: the model, the transform, and the signatures."""
 
-    def __init__(self, model: keras.Model, tft_output: tft.TFTransformOutput):
+    def __init__(
+        self, model: keras.Model, tft_output: tft.TFTransformOutput, eval_samples: int = 100
+    ):
         super().__init__()
         self.model = model
+        self.eval_samples = int(eval_samples)
+        band_scale = getattr(model, "band_scale", None)
+        self.band_scale = None if band_scale is None else tf.constant(band_scale, tf.float32)
         self.tft_layer = tft_output.transform_features_layer()
         self.raw_feature_spec = tft_output.raw_feature_spec()
         self.scaling = scaling_constants(self.tft_layer, self.raw_feature_spec)
@@ -82,7 +204,9 @@ class LcdServing(tf.Module):
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="examples")])
     def serve(self, examples):
-        raw, features = self._transform(examples)
+        return self._predict(*self._transform(examples))
+
+    def _predict(self, raw, features) -> dict:
         inputs, _ = to_model(features)
         predictions = self.model(inputs)
         delta = unscale(predictions, self.scaling["delta_min"], self.scaling["delta_max"])
@@ -95,6 +219,24 @@ class LcdServing(tf.Module):
             "delta": delta,
             "next_x": x[:, :-1] + delta,
             "rollout": rollout,
+        }
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="examples")])
+    def evaluate(self, examples):
+        raw, features = self._transform(examples)
+        outputs = self._predict(raw, features)
+        x = tf.cast(raw["x"], tf.float32)
+        seed = tf.strings.to_hash_bucket_fast(examples, 2**62)
+        steps = tf.shape(x)[1] - 1
+        period = tf.cast(raw["period"], tf.float32)[:, 0]
+        samples = self._sample(x[:, 0], period, seed, self.eval_samples, steps)[:, :, 1:]
+        truth = x[:, 1:]
+        return {
+            **outputs,
+            "crps": sample_scores.crps(samples, truth),
+            "coverage": sample_scores.inside_band(samples, truth),
+            "band_width": sample_scores.band_width(samples),
+            "sample_mean": sample_scores.sample_mean(samples),
         }
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="examples")])
@@ -115,16 +257,29 @@ class LcdServing(tf.Module):
             # Everything below reads these, so no work starts before the checks pass.
             x0, period, seed = tf.identity(x0), tf.identity(period), tf.identity(seed)
             num_samples, steps = tf.identity(num_samples), tf.identity(steps)
+        return {"trajectories": self._sample(x0, period, seed, num_samples, steps)}
+
+    def _sample(self, x0, period, seed, num_samples, steps):
+        """Trajectories [B, num_samples, steps + 1] starting at x0, one h0 draw each."""
         batch = tf.shape(x0)[0]
         # Row b * num_samples + k is sample k of request row b.
         sample_number = tf.tile(tf.range(num_samples, dtype=tf.int64), [batch])
         row_seeds = stateless_random.combine(tf.repeat(seed, num_samples), sample_number)
         x0_rows = tf.repeat(x0, num_samples)
-        future = self._rollout(
-            x0_rows, tf.repeat(period, num_samples), steps, sample=True, seed=row_seeds
-        )
+        period_rows = tf.repeat(period, num_samples)
+        future = self._rollout(x0_rows, period_rows, steps, sample=True, seed=row_seeds)
+        if self.band_scale is not None:
+            # Calibrated: each sample's deviation from the mean-h0 path, scaled per step.
+            mean = tf.repeat(self._rollout(x0, period, steps, sample=False), num_samples, axis=0)
+            future = mean + self._band_scale(steps) * (future - mean)
         trajectories = tf.concat([x0_rows[:, None], future], axis=1)
-        return {"trajectories": tf.reshape(trajectories, [batch, num_samples, steps + 1])}
+        return tf.reshape(trajectories, [batch, num_samples, steps + 1])
+
+    def _band_scale(self, steps):
+        """The calibrated multipliers for steps 1..steps; past the last, the last one."""
+        known = tf.shape(self.band_scale)[0]
+        extra = tf.fill([tf.maximum(steps - known, 0)], self.band_scale[-1])
+        return tf.concat([self.band_scale, extra], axis=0)[:steps]
 
     def _rollout(self, x0, period, steps, sample: bool, seed=None):
         """Free-running x(1..steps) [rows, steps]: each prediction is the next input.
@@ -157,6 +312,7 @@ class LcdServing(tf.Module):
             "serving_default": self.serve,
             "transform_features": self.transform_features,
             "generate": self.generate,
+            "evaluate": self.evaluate,
         }
 
 

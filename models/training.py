@@ -2,7 +2,12 @@
 
 custom_config keys: task ("lcd" | "art"), model (the LcdModel / ArtModel
 keyword arguments, strategy included), epochs, batch_size, learning_rate,
-clip_norm (global norm, optional), seed, stop_at_accuracy (ART, optional).
+clip_norm (global norm, optional), seed, stop_at_accuracy (ART, optional);
+for LCD also rollout_epochs, rollout_samples, rollout_learning_rate (the
+free-running phase after teacher forcing, see models.lcd_task) and
+eval_samples (trajectories per example that the `evaluate` signature
+scores) and calibrate_band (fit the sampled band out of sample, see
+models.lcd_calibration).
 """
 
 from __future__ import annotations
@@ -38,6 +43,11 @@ class TrainingConfig:
     clip_norm: float | None = None
     seed: int = 0
     stop_at_accuracy: float | None = None
+    rollout_epochs: int = 0
+    rollout_samples: int = 8
+    rollout_learning_rate: float | None = None
+    eval_samples: int = 100
+    calibrate_band: bool = False
 
     def __post_init__(self):
         def bad(name, allowed):
@@ -50,14 +60,30 @@ class TrainingConfig:
             raise bad("task", "'lcd' or 'art'")
         if not isinstance(self.model, dict):
             raise bad("model", "a dict of model keyword arguments")
-        for name in ("epochs", "batch_size"):
+        for name, low, high in (
+            ("epochs", 1, None),
+            ("batch_size", 1, None),
+            ("rollout_epochs", 0, None),
+            ("rollout_samples", 1, 1000),
+            ("eval_samples", 1, 1000),
+        ):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise bad(name, "an integer at least 1")
-        if not (isinstance(self.learning_rate, (int, float)) and 0 < self.learning_rate < math.inf):
-            raise bad("learning_rate", "a finite number greater than 0")
+            rule = f"an integer at least {low}" + (f" and at most {high}" if high else "")
+            if isinstance(value, bool) or not isinstance(value, int) or value < low:
+                raise bad(name, rule)
+            if high is not None and value > high:
+                raise bad(name, rule)
+        for name in ("learning_rate", "rollout_learning_rate"):
+            value = getattr(self, name)
+            if name == "rollout_learning_rate" and value is None:
+                continue
+            number = isinstance(value, (int, float)) and not isinstance(value, bool)
+            if not (number and 0 < value < math.inf):
+                raise bad(name, "a finite number greater than 0")
         if self.clip_norm is not None and not (0 < self.clip_norm < math.inf):
             raise bad("clip_norm", "None or a finite number greater than 0")
+        if not isinstance(self.calibrate_band, bool):
+            raise bad("calibrate_band", "true or false")
         if self.stop_at_accuracy is not None and not 0 < self.stop_at_accuracy <= 1:
             raise bad("stop_at_accuracy", "None or a number in (0, 1]")
 
@@ -130,23 +156,34 @@ def make_dataset(
     return dataset.map(to_model).prefetch(tf.data.AUTOTUNE)
 
 
-def fit(model, train, evaluation, config: TrainingConfig, fn_args, name: str):
+def fit(
+    model, train, evaluation, config: TrainingConfig, fn_args, name: str, epochs=None, phase=""
+):
+    """Keras fit with the Trainer's logging; `epochs` defaults to the config's.
+
+    TensorBoard logs go to the model_run directory, a later `phase` of
+    training to its own subdirectory.
+    """
+    epochs = epochs or config.epochs
     # Keras cannot know a tf.data pipeline's length before the first epoch ends
     # and warns that it "ran out of data"; one pass per epoch is what we want.
     warnings.filterwarnings("ignore", message="Your input ran out of data")
     callbacks = [
-        EpochLogger(name, config.epochs),
-        keras.callbacks.TensorBoard(log_dir=fn_args.model_run_dir),
+        EpochLogger(name, epochs),
+        keras.callbacks.TensorBoard(log_dir=os.path.join(fn_args.model_run_dir, phase)),
     ]
     if config.stop_at_accuracy is not None:
         callbacks.append(StopAtAccuracy(config.stop_at_accuracy))
     return model.fit(
-        train, validation_data=evaluation, epochs=config.epochs, callbacks=callbacks, verbose=0
+        train, validation_data=evaluation, epochs=epochs, callbacks=callbacks, verbose=0
     )
 
 
-def optimizer(config: TrainingConfig) -> keras.optimizers.Optimizer:
-    return keras.optimizers.Adam(config.learning_rate, global_clipnorm=config.clip_norm)
+def optimizer(config: TrainingConfig, learning_rate: float | None = None):
+    """Adam at `learning_rate` (default: the config's), clipped as the config says."""
+    return keras.optimizers.Adam(
+        learning_rate or config.learning_rate, global_clipnorm=config.clip_norm
+    )
 
 
 def run_fn(fn_args: tfx.components.FnArgs) -> None:

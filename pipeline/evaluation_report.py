@@ -7,13 +7,18 @@ import math
 from typing import Dict, List, Tuple
 
 import tensorflow_model_analysis as tfma
+from tensorflow_model_analysis.writers import eval_config_writer
 
-from pipeline.evaluation import HEADLINE
+from pipeline.evaluation import compared_metric
 
 # (output name, metric name) -> how the report calls it.
 LABELS = {
+    ("crps", "crps"): "CRPS (sampled)",
+    ("coverage", "coverage"): "coverage of 90% band",
+    ("band_width", "band_width"): "90% band width",
+    ("sample_mean", "mean_squared_error"): "sample-mean MSE",
+    ("rollout", "mean_squared_error"): "rollout MSE (mean h0)",
     ("predictions", "mean_squared_error"): "teacher-forced MSE (scaled)",
-    ("rollout", "mean_squared_error"): "rollout MSE",
     ("", "accuracy"): "accuracy",
     ("", "log_loss"): "log loss",
 }
@@ -38,6 +43,7 @@ class Row:
 class Evaluation:
     rows: List[Row]
     validation: tfma.ValidationResult
+    headline: str  # the label of the metric the blessing compares
 
     @property
     def ok(self) -> bool:
@@ -72,7 +78,9 @@ def load(evaluation_uri: str) -> Evaluation:
                 )
             )
     rows.sort(key=lambda r: (r.slice_name != "overall", r.slice_name))
-    return Evaluation(rows, tfma.load_validation_result(evaluation_uri))
+    eval_config = eval_config_writer.load_eval_run(evaluation_uri)[0]
+    headline = LABELS.get(compared_metric(eval_config), "the headline metric")
+    return Evaluation(rows, tfma.load_validation_result(evaluation_uri), headline)
 
 
 def _failure(failure, rows: List[Row]) -> str:
@@ -86,14 +94,14 @@ def _failure(failure, rows: List[Row]) -> str:
         return f"{label} does not beat the baseline's{margin}{versus}"
     bounds = threshold.value_threshold
     value = failure.metric_value.double_value.value
-    if bounds.HasField("upper_bound"):
+    if bounds.HasField("upper_bound") and value > bounds.upper_bound.value:
         return f"{label} {value:.4g} is above the sanity bound {bounds.upper_bound.value:.4g}"
     return f"{label} {value:.4g} is below the sanity bound {bounds.lower_bound.value:.4g}"
 
 
-def format_report(evaluation: Evaluation, pushed_to: str | None, task: str) -> str:
+def format_report(evaluation: Evaluation, pushed_to: str | None) -> str:
     """A table of every slice and metric, then the blessing and the push."""
-    headline = LABELS[HEADLINE[task]]
+    headline = evaluation.headline
     lines = [f"  {'slice':<14} {'metric':<28} {'contextual':>11} {'baseline':>11} {'change':>8}"]
     for row in evaluation.rows:
         change = "" if math.isnan(row.change) else f"{row.change:+.1%}"

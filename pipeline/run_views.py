@@ -118,9 +118,8 @@ def blessing(run) -> str:
     """The Evaluator's verdict and the push, in words."""
     import local_runner
 
-    task = "lcd" if _generator(run).startswith("Lcd") else "art"
     result = local_runner.evaluation(run)
-    report = evaluation_report.format_report(result, local_runner.pushed_to(run), task)
+    report = evaluation_report.format_report(result, local_runner.pushed_to(run))
     return "\n".join(line for line in report.splitlines() if not line.startswith("  "))
 
 

@@ -33,6 +33,8 @@ TINY_RUNS = {
             "min_improvement": -100.0,
             "max_mse": 10.0,
             "max_rollout_mse": 1000.0,
+            "min_coverage": 1e-9,
+            "max_coverage": 1 - 1e-9,
         },
     },
     "art": {

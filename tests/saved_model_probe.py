@@ -71,9 +71,21 @@ def probe_lcd(model):
             x0=[3.0] * 20, period=[2.0] * 20, seed=list(range(20)), num_samples=1000, steps=1000
         ),
     }
-    served = model.signatures["serving_default"](
-        examples=tf.constant([example({"x": np.linspace(3, 0, 13).tolist(), "period": [2.0]})])
-    )
+    examples = tf.constant([example({"x": np.linspace(3, 0, 13).tolist(), "period": [2.0]})])
+    served = model.signatures["serving_default"](examples=examples)
+    evaluated = model.signatures["evaluate"](examples=examples)
+    drawn = run(
+        x0=(3.0,),
+        period=(2.0,),
+        seed=tuple(tf.strings.to_hash_bucket_fast(examples, 2**62).numpy().tolist()),
+        num_samples=100,
+    )[:, :, 1:]
+    truth = np.linspace(3, 0, 13, dtype=np.float32)[None, 1:]
+    # CRPS written out here: E|X - y| - E|X - X'| / 2 over the drawn samples.
+    crps = np.abs(drawn - truth[:, None]).mean(axis=1) - 0.5 * np.abs(
+        drawn[:, :, None] - drawn[:, None, :]
+    ).mean(axis=(1, 2))
+    low, high = np.percentile(drawn, [5, 95], axis=1)
     # The rollout starts from the example's first value and period.
     from_example = served["rollout"].numpy()[0]
     generated = run(x0=(3.0,), period=(2.0,), seed=(1,), num_samples=1)[0, 0, 1:]
@@ -89,6 +101,13 @@ def probe_lcd(model):
         "finite": bool(np.isfinite(first).all()),
         "bad": {name: outcome(call) for name, call in bad.items()},
         "serving_default": {k: list(v.shape) for k, v in served.items()},
+        "evaluate": {k: list(v.shape) for k, v in evaluated.items()},
+        "evaluate_is_generate_scored": bool(
+            np.allclose(evaluated["crps"], crps, atol=1e-5)
+            and np.allclose(evaluated["band_width"], high - low, atol=1e-5)
+            and np.array_equal(evaluated["coverage"], ((truth >= low) & (truth <= high)) * 1.0)
+            and np.allclose(evaluated["sample_mean"], drawn.mean(axis=1), atol=1e-5)
+        ),
     }
 
 

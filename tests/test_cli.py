@@ -40,7 +40,33 @@ def test_bad_blessing_threshold_exits_2_naming_it(tmp_path):
     assert "Evaluator: max_mse=nan is invalid; allowed: a finite number" in result.stderr
     result = seqgen("run", "--task", "lcd", "--eval", "min_accuracy=0.5", cwd=tmp_path)
     assert result.returncode == 2
-    assert "min_accuracy=0.5 is invalid; allowed: one of ['max_mse'" in result.stderr
+    assert "min_accuracy=0.5 is invalid; allowed: one of ['headline', 'max_coverage'" in (
+        result.stderr
+    )
+    assert not os.path.exists(tmp_path / "runs")
+
+
+@pytest.mark.parametrize(
+    "option,message",
+    [
+        (
+            ["--eval", "headline=mae"],
+            "Evaluator: headline='mae' is invalid; allowed: one of crps, rollout, teacher_forced",
+        ),
+        (
+            ["--eval", "min_coverage=1.5"],
+            "Evaluator: min_coverage=1.5 is invalid; allowed: a number in (0, 1)",
+        ),
+        (
+            ["--train", "eval_samples=0"],
+            "eval_samples=0 is invalid; allowed: an integer at least 1 and at most 1000",
+        ),
+    ],
+)
+def test_bad_generator_scoring_stops_before_anything_runs(option, message, tmp_path):
+    result = seqgen("run", "--task", "lcd", *option, cwd=tmp_path)
+    assert result.returncode == 2
+    assert message in result.stderr
     assert not os.path.exists(tmp_path / "runs")
 
 

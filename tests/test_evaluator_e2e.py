@@ -8,7 +8,7 @@ import tensorflow as tf
 
 import local_runner
 from pipeline import evaluation
-from pipeline.evaluation_report import LABELS, format_report
+from pipeline.evaluation_report import format_report
 from pipeline.run_summary import SKIPPED, output_of
 from tests.conftest import TINY_RUNS
 from tests.helpers import probe, read_examples
@@ -18,15 +18,20 @@ def metrics_by_hand(task: str, model_dir: str, examples: list) -> dict:
     """The overall metrics, computed straight from the model's own signatures."""
     model = tf.saved_model.load(model_dir)
     serialized = tf.constant([e.SerializeToString() for e in examples])
-    out = model.signatures["serving_default"](examples=serialized)
     labels = model.signatures["transform_features"](examples=serialized)
     if task == "lcd":
+        out = model.signatures["evaluate"](examples=serialized)
         return {
+            "CRPS (sampled)": np.mean(out["crps"]),
+            "coverage of 90% band": np.mean(out["coverage"]),
+            "90% band width": np.mean(out["band_width"]),
+            "sample-mean MSE": np.mean((out["sample_mean"] - labels["x_target"]) ** 2),
+            "rollout MSE (mean h0)": np.mean((out["rollout"] - labels["x_target"]) ** 2),
             "teacher-forced MSE (scaled)": np.mean(
                 (out["predictions"] - labels["delta_scaled"]) ** 2
             ),
-            "rollout MSE": np.mean((out["rollout"] - labels["x_target"]) ** 2),
         }
+    out = model.signatures["serving_default"](examples=serialized)
     probabilities, label = out["probabilities"].numpy(), labels["label"].numpy().ravel()
     return {
         "accuracy": np.mean(probabilities.argmax(axis=1) == label),
@@ -47,11 +52,13 @@ def test_metrics_are_what_the_models_score_on_the_eval_split(tiny_run):
     for node_id, side in (("Trainer", "candidate"), ("BaselineTrainer", "baseline")):
         expected = metrics_by_hand(task, local_runner.model_dir(run, node_id), examples)
         for metric, value in expected.items():
-            np.testing.assert_allclose(getattr(overall[metric], side), value, rtol=1e-3)
+            np.testing.assert_allclose(
+                getattr(overall[metric], side), value, rtol=1e-3, atol=1e-7, err_msg=metric
+            )
     if task == "lcd":  # each metric for every eval period
         periods = {r.slice_name for r in result.rows} - {"overall"}
         assert periods == {f"period={p}" for p in (1.0, 2.0, 3.0, 4.0)}
-        assert len(result.rows) == 2 * 5
+        assert len(result.rows) == 6 * 5
 
 
 @pytest.mark.e2e
@@ -60,14 +67,18 @@ def test_blessing_is_recorded_and_follows_from_the_metrics(tiny_run):
     result = local_runner.evaluation(run)
     params = evaluation.check_params(task, TINY_RUNS[task]["evaluation_overrides"])
     overall = {r.metric: r for r in result.rows if r.slice_name == "overall"}
-    headline = overall[LABELS[evaluation.HEADLINE[task]]]
     if task == "lcd":
+        headline = overall["CRPS (sampled)"]
+        coverage = overall["coverage of 90% band"].candidate
         expected = (
             headline.change <= params["min_improvement"] * -1
-            and headline.candidate <= params["max_mse"]
-            and overall["rollout MSE"].candidate <= params["max_rollout_mse"]
+            and params["min_coverage"] <= coverage <= params["max_coverage"]
+            and overall["teacher-forced MSE (scaled)"].candidate <= params["max_mse"]
+            and overall["rollout MSE (mean h0)"].candidate <= params["max_rollout_mse"]
         )
+        assert result.headline == "CRPS (sampled)"
     else:
+        headline = overall["accuracy"]
         expected = (
             headline.change >= params["min_improvement"]
             and headline.candidate >= params["min_accuracy"]
@@ -95,24 +106,59 @@ def test_blessed_model_is_pushed_whole_in_tf_serving_layout(tiny_run):
 def test_a_baseline_that_wins_is_not_pushed(tmp_path):
     """The candidate barely trains (learning rate 1e-7); the baseline trains properly."""
     tiny = TINY_RUNS["lcd"]
+    loose = {**tiny["evaluation_overrides"], "min_improvement": 0.0}
     run = local_runner.run(
         "lcd",
         "demo",
         str(tmp_path),
         data_overrides=tiny["data_overrides"],
-        training_overrides={**tiny["training_overrides"], "learning_rate": 1e-7},
-        baseline_overrides={"learning_rate": 1e-2},
-        evaluation_overrides={"max_mse": 10.0, "max_rollout_mse": 1000.0},
+        training_overrides={
+            **tiny["training_overrides"],
+            "learning_rate": 1e-7,
+            "rollout_learning_rate": 1e-7,
+        },
+        baseline_overrides={"learning_rate": 1e-2, "rollout_learning_rate": 1e-3},
+        evaluation_overrides=loose,
     )
     result = local_runner.evaluation(run)
     overall = {r.metric: r for r in result.rows if r.slice_name == "overall"}
-    assert overall["teacher-forced MSE (scaled)"].change > 0  # the baseline won
+    assert overall["CRPS (sampled)"].change > 0  # the baseline won
     assert not result.ok
     assert output_of(run.components, "Evaluator", "blessing").properties["blessed"] == 0
     pusher = next(c for c in run.components if c.node_id == "Pusher")
     assert pusher.state == SKIPPED and not pusher.outputs  # the condition kept it from running
     assert local_runner.pushed_to(run) is None
     assert not os.path.exists(os.path.join(run.pipeline_root, "serving", "lcd"))
-    report = format_report(result, None, "lcd")
-    assert "Not blessed: teacher-forced MSE (scaled) does not beat the baseline's" in report
+    report = format_report(result, None)
+    assert "Not blessed: CRPS (sampled) does not beat the baseline's" in report
     assert "Not pushed" in report
+
+
+@pytest.mark.e2e
+def test_a_band_outside_the_coverage_bounds_is_not_pushed_and_one_inside_is(tmp_path):
+    """Two runs over the same trained models: only the Evaluator's bounds differ."""
+    tiny = TINY_RUNS["lcd"]
+
+    def run(bounds):
+        return local_runner.run(
+            "lcd",
+            "demo",
+            str(tmp_path),
+            data_overrides=tiny["data_overrides"],
+            training_overrides=tiny["training_overrides"],
+            evaluation_overrides={**tiny["evaluation_overrides"], **bounds},
+        )
+
+    # Coverage is a multiple of 1/480 (40 sequences x 12 steps): never in this range.
+    narrow = run({"min_coverage": 0.999999, "max_coverage": 0.9999999})
+    result = local_runner.evaluation(narrow)
+    assert not result.ok
+    assert local_runner.pushed_to(narrow) is None
+    assert "coverage of 90% band" in format_report(result, None)
+    assert "sanity bound" in format_report(result, None)
+
+    wide = run({})
+    states = {c.node_id: c.state for c in wide.components}
+    assert states["Trainer"] == states["BaselineTrainer"] == "cached"
+    assert local_runner.evaluation(wide).ok
+    assert local_runner.pushed_to(wide) is not None

@@ -100,3 +100,15 @@ def test_inverted_x0_range_is_refused():
         InvalidParameterError, match=r"x0_high=1\.0 is invalid.*greater than x0_low=2\.0"
     ):
         LcdDataset(x0_low=2.0, x0_high=1.0)
+
+
+def test_values_match_the_formula_written_out():
+    """A = 3, T = 2, decay steps 26, alpha 0, beta 0.001, for t = 0, 13 and 25."""
+    x = LcdDataset().sequences(np.array([[3.0]]), np.array([[2.0]]))[0]
+    assert x.shape == (26,)
+    # t = 0: 3 * (1 * 1 + 0.001); t = 13: cos(2 pi 2 13 / 26) = 1, so 3 * (0.5 + 0.001).
+    assert x[0] == pytest.approx(3.003)
+    assert x[13] == pytest.approx(1.503)
+    # t = 25: 3 * ((1 / 26) * (1 + cos(2 pi 2 25 / 26)) / 2 + 0.001)
+    cosine = np.cos(2 * np.pi * 2 * 25 / 26)
+    assert x[25] == pytest.approx(3 * ((1 / 26) * (1 + cosine) / 2 + 0.001))

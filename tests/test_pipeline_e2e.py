@@ -33,7 +33,12 @@ TINY = {
 TINY_TRAINING = {"epochs": 1, "model": {"units": 4}}
 # Loose enough that the Pusher runs, so every component executes.
 LENIENT = {
-    "lcd": {"min_improvement": -100.0, "max_mse": 100.0, "max_rollout_mse": 1e6},
+    "lcd": {
+        "headline": "teacher_forced",
+        "min_improvement": -100.0,
+        "max_mse": 100.0,
+        "max_rollout_mse": 1e6,
+    },
     "art": {"min_improvement": -100.0, "min_accuracy": 0.0},
 }
 # Each Trainer adds Model and ModelRun; Transform adds 8 artifacts of 6 types;

@@ -107,3 +107,49 @@ def test_epoch_logger_records_training_seconds_per_epoch():
     )
     seconds = history.history["train_seconds"]
     assert len(seconds) == 3 and all(s > 0 for s in seconds)
+
+
+def test_context_every_step_feeds_x0_and_period_to_every_step_of_both_kinds():
+    for strategy in ("zero", "learned_distribution"):
+        model = LcdModel(units=8, strategy=strategy, context_every_step=True)
+        model(LCD_INPUTS)
+        assert model.rnn.rnn.cell.kernel.shape[0] == 3  # x, x0 and period
+        changed = dict(LCD_INPUTS, x0=LCD_INPUTS["x0"] + 0.5)
+        later = model(changed)[:, 1:] - model(LCD_INPUTS)[:, 1:]
+        assert np.abs(later).max() > 0
+        assert LcdModel.from_config(model.get_config()).context_every_step
+
+
+@pytest.mark.parametrize("strategy", ["zero", "learned_distribution"])
+def test_rollout_feeds_each_prediction_back_as_the_next_input(strategy):
+    """Against the LSTM cell and head stepped by hand, one step at a time."""
+    model = LcdModel(units=8, strategy=strategy, context_units=[4], context_every_step=True)
+    model(LCD_INPUTS)
+    x0, period = LCD_INPUTS["x0"], LCD_INPUTS["period"]
+    a, b = 0.9, -0.1
+    rolled = model.rollout(x0, period, 5, (a, b)).numpy()
+
+    h, c = model.get_initial_state({"x": x0[:, None], "x0": x0, "period": period})[0:2]
+    x, expected = x0, []
+    for _ in range(5):
+        step_input = np.stack([x, x0, period], axis=1)
+        output, (h, c) = model.rnn.rnn.cell(step_input, [h, c])
+        delta = model.head(output).numpy()[:, 0]
+        x = x + a * delta + b
+        expected.append(x)
+    np.testing.assert_allclose(rolled, np.stack(expected, axis=1), atol=1e-5)
+
+
+def test_free_running_training_lowers_the_rollout_crps_and_keeps_a_spread():
+    from models.lcd_model import FreeRunning, crps_loss
+
+    model = LcdModel(units=8, context_units=[4], context_every_step=True, seed=1)
+    free = FreeRunning(model, (1.0, 0.0), steps=T, samples=4)
+    free.compile(optimizer=keras.optimizers.Adam(0.01), loss=crps_loss)
+    # Targets: x falls by 0.05 a step from x0.
+    targets = LCD_INPUTS["x0"][:, None] - 0.05 * np.arange(1, T + 1)[None, :]
+    paths = free(LCD_INPUTS, training=True).numpy()
+    assert paths.shape == (B, 4, T)
+    assert not np.allclose(paths[:, 0], paths[:, 1])  # each sample draws its own h0
+    history = free.fit(LCD_INPUTS, targets, epochs=40, batch_size=B, verbose=0)
+    assert history.history["loss"][-1] < 0.3 * history.history["loss"][0]

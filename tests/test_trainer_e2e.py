@@ -45,7 +45,12 @@ def test_signatures_work_with_tensorflow_alone(trained, trainer):
     task, _, models = trained
     report = probe(models[trainer], task)
     if task == "lcd":
-        assert report["signatures"] == ["generate", "serving_default", "transform_features"]
+        assert report["signatures"] == [
+            "evaluate",
+            "generate",
+            "serving_default",
+            "transform_features",
+        ]
         assert report["shape"] == [2, 5, 13]
         assert report["starts"] == [[3.0] * 5, [2.5] * 5]  # exactly x0
         assert report["finite"] and report["same_seed_identical"] and report["row_alone_identical"]
@@ -62,6 +67,12 @@ def test_signatures_work_with_tensorflow_alone(trained, trainer):
             "delta": [1, 12],
             "next_x": [1, 12],
             "rollout": [1, 12],
+        }
+        # evaluate scores the samples generate draws for the example, seeded by its bytes.
+        assert report["evaluate_is_generate_scored"]
+        assert report["evaluate"] == {
+            **report["serving_default"],
+            **{k: [1, 12] for k in ("crps", "coverage", "band_width", "sample_mean")},
         }
     else:
         assert report["signatures"] == ["answer", "serving_default", "transform_features"]
