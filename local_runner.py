@@ -85,7 +85,7 @@ def signature_generator(signature) -> trajectories.Generator:
 
 
 def show_trajectories(run: LocalRun, implementation: str = "auto") -> str:
-    """Serves the pushed model over gRPC, draws 10 trajectories per eval period; a report.
+    """Serves the pushed model over gRPC, draws 100 trajectories per eval period; a report.
 
     The server is tensorflow_model_server when on PATH, else the built-in one,
     in its own process, logging to `<pipeline root>/model_server.log`. A run
@@ -116,7 +116,7 @@ def show_trajectories(run: LocalRun, implementation: str = "auto") -> str:
                 )
     path = trajectories.plot(results, os.path.join(run.pipeline_root, "trajectories.png"))
     return (
-        f"Generated trajectories from {source}; x0 = 3.0, 10 samples per period:\n"
+        f"Generated trajectories from {source}; x0 = 3.0, 100 samples per period:\n"
         f"{trajectories.format_table(results)}\nPlot: {path}"
     )
 

@@ -32,9 +32,7 @@ VARIANTS = {
 
 
 def run_one(data, variant: str, cell: str, seed: int, quick: bool) -> dict:
-    params = lcd_quality.training_params(
-        VARIANTS[variant]["strategy"], seed, quick, {**VARIANTS[variant], "cell": cell}
-    )
+    params = lcd_quality.training_params("paper", seed, quick, {**VARIANTS[variant], "cell": cell})
     return lcd_quality.run_one(data, params, with_bands=False)
 
 

@@ -1,17 +1,21 @@
-"""LCD quality: the learned-distribution contextual model against the h0 = 0 baseline.
+"""LCD quality: the generator's sampled trajectories, against the truth and the h0 = 0 baseline.
 
-The paper's LCD setting (LSTM 128, context network 50, 65 epochs, Adam 2e-4,
-global clip norm 10, the paper's data), one data set and several training
-seeds per model, each trained by the Trainer's own code. Reported:
-- eval MSE per epoch: teacher-forced, scaled deltas (the paper's Figure 5);
-- rollout error per unseen period: x(1..25) run free from x(0) and the period
-  with the mean h0, against the truth (what the Evaluator scores);
-- the sampled band (the paper's Figure 6): 100 trajectories per eval
-  sequence from `generate`, and how often the truth lies inside their 5-95%
-  band (a 90% band), with the band's mean width, since a wide band covers
-  the truth cheaply.
+Three models, each trained by the Trainer's own code on the paper's data,
+over several training seeds:
+- `paper`: the paper's contextual model and training (learned distribution,
+  LSTM 128, 65 teacher-forced epochs at 2e-4), as the reproduction;
+- `generator`: the `generator` config (context at every step, free-running
+  training, the band calibrated out of sample): what `make demo` serves;
+- `baseline`: the generator's recipe with h0 = 0, what the Evaluator
+  compares it with.
 
-    python -m benchmarks.lcd_quality            # 3 seeds, about 15 minutes on 2 cores
+Each model is scored by its own `evaluate` signature on every eval sequence
+(100 trajectories each, from `generate`): CRPS, how often the truth lies in
+the samples' 5-95% band and the band's width, the sample mean's MSE, the
+mean-h0 rollout's MSE and the teacher-forced MSE, overall and per unseen
+period (see models.sample_scores).
+
+    python -m benchmarks.lcd_quality            # 3 seeds, about 20 minutes on 2 cores
     python -m benchmarks.lcd_quality --quick    # tiny data and models, for CI
 """
 
@@ -29,14 +33,30 @@ import tensorflow as tf  # noqa: E402
 from benchmarks import harness  # noqa: E402
 from components.lcd_data import LcdDataset  # noqa: E402
 from models import lcd_task  # noqa: E402
-from pipeline import trajectories  # noqa: E402
+from pipeline import configs, trajectories  # noqa: E402
 
-MODELS = {"contextual": "learned_distribution", "baseline": "zero"}
+# Model name -> (named config, strategy override or None).
+MODELS = {
+    "paper": ("paper", None),
+    "generator": ("generator", None),
+    "baseline": ("generator", configs.BASELINE_STRATEGY),
+}
 QUICK_DATA = {"train_per_period": 40, "eval_per_period": 10, "length": 12}
-QUICK_TRAINING = {"epochs": 2, "batch_size": 32, "model": {"units": 16, "context_units": [8]}}
+QUICK_TRAINING = {
+    "epochs": 2,
+    "batch_size": 32,
+    "model": {"units": 16, "context_units": [8]},
+}
 NUM_SAMPLES = 100
 REPORT_EPOCHS = (1, 2, 5, 10, 20, 30, 40, 50, 65)
-CONVERGED_MSE = 1e-3  # twice the final eval MSE: how fast each model gets near its best
+# Scores of the `evaluate` signature: (output, how the tables call it).
+SCORES = {
+    "crps": "CRPS",
+    "coverage": "in 90% band",
+    "band_width": "band width",
+    "sample_mean_mse": "sample-mean MSE",
+    "rollout_mse": "rollout MSE",
+}
 
 
 def read_serialized(split_dir: str) -> List[bytes]:
@@ -46,43 +66,34 @@ def read_serialized(split_dir: str) -> List[bytes]:
     return [r.numpy() for r in tf.data.TFRecordDataset(files, compression_type="GZIP")]
 
 
-def evaluate(trained: harness.Trained, data: harness.PreparedData, batch: int = 500) -> dict:
-    """Rollout error and band coverage on every eval sequence, overall and per period.
+def evaluate(trained: harness.Trained, data: harness.PreparedData, batch: int = 250) -> dict:
+    """Every score on every eval sequence, overall and per period.
 
-    The model is wrapped in the same module the SavedModel exports, so these
-    are the numbers `serving_default` and `generate` would give.
+    The model is wrapped in the module the SavedModel exports and scored by
+    its `evaluate` signature: the numbers the Evaluator averages.
     """
-    serving = lcd_task.LcdServing(trained.model, trained.tft_output)
+    serving = lcd_task.LcdServing(trained.model, trained.tft_output, NUM_SAMPLES)
     serialized = read_serialized(data.raw_split("eval"))
-    xs, periods, rollouts, inside, widths = [], [], [], [], []
+    parts: Dict[str, list] = {}
     for start in range(0, len(serialized), batch):
         chunk = tf.constant(serialized[start : start + batch])
         raw = tf.io.parse_example(chunk, serving.raw_feature_spec)
-        x = raw["x"].numpy()
-        period = raw["period"].numpy()[:, 0]
-        rollouts.append(serving.serve(chunk)["rollout"].numpy())
-        samples = serving.generate(
-            x0=tf.constant(x[:, 0]),
-            period=tf.constant(period),
-            seed=tf.range(start, start + len(x), dtype=tf.int64),
-            num_samples=tf.constant(NUM_SAMPLES),
-            steps=tf.constant(x.shape[1] - 1),
-        )["trajectories"].numpy()[:, :, 1:]
-        inside.append(trajectories.inside_band(samples, x[:, 1:]))
-        low, high = np.percentile(samples, [5, 95], axis=1)
-        widths.append(high - low)
-        xs.append(x)
-        periods.append(period)
-    x, period, rollout = np.concatenate(xs), np.concatenate(periods), np.concatenate(rollouts)
-    inside, widths = np.concatenate(inside), np.concatenate(widths)
-    squared = (rollout - x[:, 1:]) ** 2
+        out = {k: v.numpy() for k, v in serving.evaluate(chunk).items()}
+        truth = raw["x"].numpy()[:, 1:]
+        for name, value in {
+            "crps": out["crps"],
+            "coverage": out["coverage"],
+            "band_width": out["band_width"],
+            "sample_mean_mse": (out["sample_mean"] - truth) ** 2,
+            "rollout_mse": (out["rollout"] - truth) ** 2,
+            "period": raw["period"].numpy()[:, 0],
+        }.items():
+            parts.setdefault(name, []).append(value)
+    scores = {name: np.concatenate(values) for name, values in parts.items()}
+    period = scores.pop("period")
 
     def summary(rows) -> dict:
-        return {
-            "rollout_mse": float(squared[rows].mean()),
-            "coverage": float(inside[rows].mean()),
-            "band_width": float(widths[rows].mean()),
-        }
+        return {name: float(value[rows].mean()) for name, value in scores.items()}
 
     return {
         **summary(slice(None)),
@@ -120,9 +131,19 @@ def run_one(data: harness.PreparedData, params: Dict[str, Any], with_bands: bool
     return result
 
 
-def training_params(strategy: str, seed: int, quick: bool, overrides=None) -> dict:
-    params = harness.training_params("lcd", QUICK_TRAINING if quick else None)
-    return harness.with_model(params, {"strategy": strategy, **(overrides or {})}, seed)
+def training_params(config: str, seed: int, quick: bool, model: Dict[str, Any] | None = None):
+    """A named config's LCD Trainer params with model options replaced and a seed."""
+    params = configs.with_overrides(
+        configs.training_params("lcd", config), QUICK_TRAINING if quick else None
+    )
+    if quick and params.get("rollout_epochs"):
+        params["rollout_epochs"] = 1
+    return harness.with_model(params, model or {}, seed)
+
+
+def model_params(name: str, seed: int, quick: bool) -> dict:
+    config, strategy = MODELS[name]
+    return training_params(config, seed, quick, {"strategy": strategy} if strategy else None)
 
 
 def curve_table(runs: Dict[str, List[dict]], key: str, epochs) -> str:
@@ -135,71 +156,87 @@ def curve_table(runs: Dict[str, List[dict]], key: str, epochs) -> str:
     return harness.markdown_table(["epoch", *runs], rows)
 
 
+def _fmt(name: str, value: float) -> str:
+    return f"{value:.1%}" if name == "coverage" else f"{value:.4g}"
+
+
+def verdicts(generator: dict, baseline: dict) -> list:
+    """What the generator must do against the baseline on one seed, checked."""
+    periods = list(generator["per_period"])
+    beaten = [
+        p for p in periods if generator["per_period"][p]["crps"] < baseline["per_period"][p]["crps"]
+    ]
+    coverage = [generator["per_period"][p]["coverage"] for p in periods]
+    return [
+        f"{generator['crps'] / baseline['crps']:.2f}",
+        f"{len(beaten)} of {len(periods)}",
+        "yes" if generator["rollout_mse"] <= baseline["rollout_mse"] else "no",
+        f"{generator['coverage']:.1%}",
+        f"{min(coverage):.1%}",
+    ]
+
+
 def sections(runs: Dict[str, List[dict]]) -> list:
     names = list(runs)
-    final = [
+    per_seed = [
         [
             seed,
             name,
+            *(_fmt(k, r[k]) for k in SCORES),
             f"{r['eval_mse'][-1]:.3e}",
-            f"{r['rollout_mse']:.4f}",
-            f"{r['coverage']:.1%}",
-            f"{r['band_width']:.3f}",
             f"{r['train_seconds']:.0f}",
-            harness.first_epoch(r["eval_mse"], lambda mse: mse < CONVERGED_MSE),
         ]
         for name in names
         for seed, r in enumerate(runs[name])
     ]
     periods = list(runs[names[0]][0]["per_period"])
-    per_period = [
-        [
-            period,
-            *(
-                harness.mean_std([r["per_period"][period][k] for r in runs[n]], 4)
-                for k in ("rollout_mse", "coverage")
-                for n in names
-            ),
-        ]
-        for period in periods
-    ]
-    contextual, baseline = runs["contextual"], runs["baseline"]
-    pairs = list(zip(contextual, baseline, strict=True))
-    wins = [
-        ["eval MSE (teacher-forced)", sum(c["eval_mse"][-1] < b["eval_mse"][-1] for c, b in pairs)],
-        ["rollout MSE", sum(c["rollout_mse"] < b["rollout_mse"] for c, b in pairs)],
+    per_period = {
+        score: harness.markdown_table(
+            ["period", *names],
+            [
+                [
+                    period,
+                    *(
+                        harness.mean_std([r["per_period"][period][score] for r in runs[n]], 4)
+                        for n in names
+                    ),
+                ]
+                for period in periods
+            ],
+        )
+        for score in ("crps", "coverage", "rollout_mse")
+    }
+    checks = [
+        [seed, *verdicts(g, b)]
+        for seed, (g, b) in enumerate(zip(runs["generator"], runs["baseline"], strict=True))
     ]
     return [
         (
-            "Eval MSE per epoch (scaled deltas, teacher-forced; mean ± std over seeds)",
-            curve_table(runs, "eval_mse", REPORT_EPOCHS),
+            "Per seed, overall",
+            harness.markdown_table(
+                ["seed", "model", *SCORES.values(), "teacher-forced MSE", "train s"], per_seed
+            ),
         ),
+        ("CRPS per unseen period (mean ± std over seeds)", per_period["crps"]),
+        ("Truth in the 90% band per unseen period", per_period["coverage"]),
+        ("Mean-h0 rollout MSE per unseen period", per_period["rollout_mse"]),
         (
-            "After the last epoch, per seed",
+            "Generator against the baseline, per seed",
             harness.markdown_table(
                 [
                     "seed",
-                    "model",
-                    "eval MSE",
-                    "rollout MSE",
-                    "truth in 90% band",
-                    "band width",
-                    "train s",
-                    f"epochs to eval MSE < {CONVERGED_MSE:g}",
+                    "CRPS ratio",
+                    "periods with lower CRPS",
+                    "rollout MSE no worse",
+                    "in band overall",
+                    "in band, worst period",
                 ],
-                final,
+                checks,
             ),
         ),
         (
-            "Per unseen period (mean ± std over seeds)",
-            harness.markdown_table(
-                ["period", *(f"{k} {n}" for k in ("rollout MSE", "in band") for n in names)],
-                per_period,
-            ),
-        ),
-        (
-            f"Seeds where the contextual model wins (of {len(pairs)})",
-            harness.markdown_table(["metric", "contextual better"], wins),
+            "Teacher-forced eval MSE per epoch (scaled deltas; mean ± std over seeds)",
+            curve_table(runs, "eval_mse", REPORT_EPOCHS),
         ),
     ]
 
@@ -219,31 +256,33 @@ def main(argv=None) -> None:
     runs = {
         name: [
             results.get_or_run(
-                f"{strategy}/seed={seed}",
-                lambda s=strategy, seed=seed: run_one(
-                    data, training_params(s, seed, options.quick), with_bands=seed == 0
+                f"{name}/seed={seed}",
+                lambda n=name, seed=seed: run_one(
+                    data, model_params(n, seed, options.quick), with_bands=seed == 0
                 ),
             )
             for seed in options.seeds
         ]
-        for name, strategy in MODELS.items()
+        for name in MODELS
     }
     report = harness.write_report(
         options.out,
         "lcd_quality",
-        "LCD: contextual (learned distribution) vs h0 = 0",
+        "LCD: the generator, the paper's contextual model and the h0 = 0 baseline",
         sections(runs),
     )
     curves = {name: [r["eval_mse"] for r in rs] for name, rs in runs.items()}
     plots = [
         harness.plot_curves(
             curves,
-            "eval MSE (scaled)",
+            "teacher-forced eval MSE (scaled)",
             os.path.join(options.out, "lcd_eval_mse.png"),
             log_scale=True,
         ),
-        plot_bands(runs["contextual"][0], os.path.join(options.out, "lcd_bands_contextual.png")),
-        plot_bands(runs["baseline"][0], os.path.join(options.out, "lcd_bands_baseline.png")),
+        *(
+            plot_bands(runs[name][0], os.path.join(options.out, f"lcd_bands_{name}.png"))
+            for name in MODELS
+        ),
     ]
     print(f"Report: {report}\nPlots: {', '.join(plots)}")
 

@@ -13,6 +13,7 @@ from typing import Callable, List, Sequence
 import numpy as np
 
 from components.lcd_data import LcdDataset
+from models import sample_scores
 
 # (x0, period, seed, num_samples, steps) -> trajectories [B, num_samples, steps + 1]
 Generator = Callable[[np.ndarray, np.ndarray, np.ndarray, int, int], np.ndarray]
@@ -25,21 +26,20 @@ class PeriodResult:
     truth: np.ndarray  # [steps + 1]
     samples: np.ndarray  # [num_samples, steps + 1]
 
+    def scores(self) -> dict:
+        """Each score of models.sample_scores, averaged over the steps after x0."""
+        per_step = sample_scores.per_step(self.samples[None, :, 1:], self.truth[None, 1:])
+        return {name: float(value.mean()) for name, value in per_step.items()}
+
     @property
     def mean_squared_error(self) -> float:
         """Of the samples' mean trajectory against the truth."""
-        return float(np.mean((self.samples.mean(axis=0) - self.truth) ** 2))
+        return self.scores()["mean_squared_error"]
 
     @property
     def coverage(self) -> float:
         """Share of time steps where the truth lies inside the samples' 5-95% band."""
-        return float(np.mean(inside_band(self.samples, self.truth)))
-
-
-def inside_band(samples: np.ndarray, truth: np.ndarray) -> np.ndarray:
-    """Whether the truth [..., steps] lies inside the 5-95% band of samples [..., S, steps]."""
-    low, high = np.percentile(samples, [5, 95], axis=-2)
-    return (truth >= low) & (truth <= high)
+        return self.scores()["coverage"]
 
 
 def truth(dataset: LcdDataset, x0: float, period: float) -> np.ndarray:
@@ -53,7 +53,7 @@ def generate_per_period(
     dataset: LcdDataset,
     periods: Sequence[float],
     x0: float = 3.0,
-    num_samples: int = 10,
+    num_samples: int = 100,
     seed: int = 0,
 ) -> List[PeriodResult]:
     steps = dataset.length
@@ -72,10 +72,21 @@ def generate_per_period(
 
 
 def format_table(results: List[PeriodResult]) -> str:
-    lines = [f"{'period':>6} {'MSE of sample mean':>19} {'truth inside 5-95% band':>24}"]
+    lines = [
+        f"{'period':>6} {'CRPS':>8} {'truth in 90% band':>18} {'band width':>11} "
+        f"{'sample-mean MSE':>16}"
+    ]
     for r in results:
-        lines.append(f"{r.period:>6.2f} {r.mean_squared_error:>19.5f} {r.coverage:>23.0%}")
+        s = r.scores()
+        lines.append(
+            f"{r.period:>6.2f} {s['crps']:>8.4f} {s['coverage']:>18.0%} "
+            f"{s['band_width']:>11.3f} {s['mean_squared_error']:>16.5f}"
+        )
     return "\n".join(lines)
+
+
+# Sample paths drawn per panel; the band and the mean use every sample.
+SHOWN_SAMPLES = 20
 
 
 def plot(results: List[PeriodResult], path: str | None = None):
@@ -88,7 +99,7 @@ def plot(results: List[PeriodResult], path: str | None = None):
     figure, axes = plt.subplots(1, len(results), figsize=(4 * len(results), 3.2), squeeze=False)
     for axis, r in zip(axes[0], results, strict=True):
         t = np.arange(len(r.truth))
-        for sample in r.samples:
+        for sample in r.samples[:SHOWN_SAMPLES]:
             axis.plot(t, sample, color="tab:blue", alpha=0.3, linewidth=0.8)
         low, high = np.percentile(r.samples, [5, 95], axis=0)
         axis.fill_between(t, low, high, color="tab:blue", alpha=0.15, label="5-95% of samples")

@@ -58,25 +58,25 @@ def table_rows(report: str, heading: str) -> list:
 
 
 @pytest.mark.e2e
-def test_lcd_quality_reports_curves_rollouts_and_bands_and_resumes(quick):
+def test_lcd_quality_scores_sampled_trajectories_per_period_and_resumes(quick):
     args, out = quick
     first = benchmark("benchmarks.lcd_quality", *args)
     report = (out / "lcd_quality.md").read_text()
     assert report in first
-    curve = table_rows(report, "Eval MSE per epoch")
-    assert [row[0] for row in curve] == ["1", "2"]
-    final = {row[1]: row for row in table_rows(report, "After the last epoch")}
-    assert set(final) == {"contextual", "baseline"}
-    # h0 = 0 has nothing to sample: its band is a line; the distribution's is not.
-    assert float(final["baseline"][5]) == 0.0 and float(final["contextual"][5]) > 0.0
-    assert final["baseline"][-1] == "not in 2"  # epochs to converge: not within 2
-    periods = [row[0] for row in table_rows(report, "Per unseen period")]
-    assert periods == ["1", "2", "3", "4"]
-    for name in ("lcd_eval_mse.png", "lcd_bands_contextual.png", "lcd_bands_baseline.png"):
+    overall = {row[1]: row for row in table_rows(report, "Per seed, overall")}
+    assert set(overall) == {"paper", "generator", "baseline"}
+    # h0 = 0 has nothing to sample: its band is a line and its CRPS its absolute error.
+    assert float(overall["baseline"][4]) == 0.0 and float(overall["generator"][4]) > 0.0
+    for name in ("CRPS", "Truth in the 90% band", "Mean-h0 rollout MSE"):
+        periods = [row[0] for row in table_rows(report, f"{name} per unseen period")]
+        assert periods == ["1", "2", "3", "4"]
+    checks = table_rows(report, "Generator against the baseline, per seed")
+    assert len(checks) == 1 and checks[0][2].endswith("of 4")
+    for name in ("lcd_eval_mse.png", "lcd_bands_generator.png", "lcd_bands_baseline.png"):
         assert (out / name).stat().st_size > 10_000
     runs = json.loads((out / "lcd_quality.json").read_text())
-    assert sorted(runs) == ["learned_distribution/seed=0", "zero/seed=0"]
-    assert len(runs["zero/seed=0"]["eval_mse"]) == 2
+    assert sorted(runs) == ["baseline/seed=0", "generator/seed=0", "paper/seed=0"]
+    assert len(runs["baseline/seed=0"]["eval_mse"]) == 2
     # A second run trains nothing and reports the same numbers.
     second = benchmark("benchmarks.lcd_quality", *args)
     assert (out / "lcd_quality.md").read_text() == report and report in second

@@ -40,5 +40,6 @@ def test_a_biased_generator_scores_its_bias():
         return np.repeat(paths[:, None, :] + 0.5, num_samples, axis=1)
 
     (result,) = trajectories.generate_per_period(biased, data, [3.0])
-    assert abs(result.mean_squared_error - 0.25) < 1e-9
+    assert abs(result.mean_squared_error - 0.25) < 1e-6
     assert result.coverage == 0.0
+    assert abs(result.scores()["crps"] - 0.5) < 1e-6  # a point forecast: its absolute error
