@@ -131,7 +131,7 @@ def served_model_dir(run) -> str:
 
 
 def lcd_trajectories(
-    run, x0: float = 3.0, num_samples: int = 20, seed: int = 0
+    run, x0: float = 3.0, num_samples: int = 100, seed: int = 0
 ) -> List[trajectories.PeriodResult]:
     """Trajectories of the pushed (or candidate) model for each eval period, with the truth."""
     import local_runner
