@@ -22,6 +22,7 @@ Signatures (the same for the contextual model and the baseline):
 from __future__ import annotations
 
 import logging
+import os
 
 import keras
 import numpy as np
@@ -95,39 +96,43 @@ def train(fn_args, tft_output: tft.TFTransformOutput, config: TrainingConfig):
     return model, history
 
 
-def _train_model(fn_args, tft_output, config: TrainingConfig, name: str, held_out=()):
-    """One model through both phases; `held_out` scaled periods are left out of training."""
+def _train_model(fn_args, tft_output, config: TrainingConfig, name: str, held_out=(), logs=""):
+    """One model through both phases; `held_out` scaled periods are left out of training.
+
+    TensorBoard logs go to the `logs` subdirectory of model_run (the free-running
+    phase's to `free_running/` under it).
+    """
     model = compiled_model(config, tft_output)
 
-    def data(files, shuffle, to):
-        dataset = make_dataset(fn_args, tft_output, files, config, shuffle, lambda f: f)
-        if held_out:
-            dataset = dataset.map(lambda f: _without_periods(f, held_out))
-        return dataset.map(to)
+    def fit_on(trained, to, label, **options):
+        def data(files, shuffle):
+            dataset = make_dataset(fn_args, tft_output, files, config, shuffle, lambda f: f)
+            if held_out:
+                dataset = dataset.map(lambda f: _without_periods(f, held_out))
+            return dataset.map(to)
 
-    history = fit(
-        model,
-        data(fn_args.train_files, True, to_model),
-        data(fn_args.eval_files, False, to_model),
-        config,
-        fn_args,
-        name,
-    )
-    if config.rollout_epochs:
-        scaling = _scaling(tft_output)
-        steps = tft_output.transformed_feature_spec()["x_target"].shape[0]
-        samples = config.rollout_samples if model.rnn.strategy.samples_h0 else 1
-        free = FreeRunning(model, rollout_increment(scaling), steps, samples)
-        free.compile(optimizer=optimizer(config, config.rollout_learning_rate), loss=crps_loss)
-        rollout = fit(
-            free,
-            data(fn_args.train_files, True, to_rollout),
-            data(fn_args.eval_files, False, to_rollout),
+        return fit(
+            trained,
+            data(fn_args.train_files, True),
+            data(fn_args.eval_files, False),
             config,
             fn_args,
+            label,
+            **options,
+        )
+
+    history = fit_on(model, to_model, name, phase=logs)
+    if config.rollout_epochs:
+        steps = tft_output.transformed_feature_spec()["x_target"].shape[0]
+        samples = config.rollout_samples if model.rnn.strategy.samples_h0 else 1
+        free = FreeRunning(model, rollout_increment(_scaling(tft_output)), steps, samples)
+        free.compile(optimizer=optimizer(config, config.rollout_learning_rate), loss=crps_loss)
+        rollout = fit_on(
+            free,
+            to_rollout,
             f"{name} free-running",
             epochs=config.rollout_epochs,
-            phase=name.replace("/", "_") + "_free_running" if held_out else "free_running",
+            phase=os.path.join(logs, "free_running"),
         )
         history.history.update({f"rollout_{k}": v for k, v in rollout.history.items()})
     return model, history
@@ -153,7 +158,9 @@ def _calibrate(fn_args, tft_output, config: TrainingConfig, name: str) -> np.nda
         )
     _log.info("%s: calibrating the band on periods %s, held out of a fold model", name, held_out)
     scaled = [float(v) for v in scale(np.float32(held_out), s["period_min"], s["period_max"])]
-    fold, _ = _train_model(fn_args, tft_output, config, f"{name} fold", held_out=scaled)
+    fold, _ = _train_model(
+        fn_args, tft_output, config, f"{name} fold", held_out=scaled, logs="calibration_fold"
+    )
     rows = np.isin(np.round(period, 6), held_out)
     x0 = unscale(features["x_scaled"][rows, :1], s["x_min"], s["x_max"])
     x = np.concatenate([x0, features["x_target"][rows]], axis=1)

@@ -1,0 +1,84 @@
+"""The out-of-sample band calibration and how `generate` applies it."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from models import LcdModel, lcd_calibration
+from models.lcd_task import LcdServing
+
+
+def test_held_out_periods_are_every_other_interior_training_period():
+    assert lcd_calibration.held_out_periods([0.5, 1.5, 2.5, 3.5, 4.5]) == [1.5, 3.5]
+    assert lcd_calibration.held_out_periods([3.0, 1.0, 2.0, 2.0]) == [2.0]
+    assert lcd_calibration.held_out_periods([1.0, 2.0]) == []
+
+
+def test_required_multiplier_just_reaches_the_truth_on_its_side():
+    # Deviations -1.00, -0.98, ..., 1.00: NumPy's 5th and 95th percentiles are -0.9 and 0.9.
+    deviations = np.linspace(-1, 1, 101)[None, :, None].repeat(3, axis=2)
+    error = np.array([[0.45, -1.8, 0.0]])
+    np.testing.assert_allclose(
+        lcd_calibration.required_multiplier(error, deviations), [[0.5, 2.0, 0.0]], atol=1e-9
+    )
+
+
+def test_band_scale_is_the_90th_percentile_multiplier_scaled_by_the_distance_factor():
+    count, steps = 200, 4
+    # The fold model: mean path 0, every sequence's samples spread -1..1 around it.
+    spread = np.linspace(-1, 1, lcd_calibration.CALIBRATION_SAMPLES, dtype=np.float32)
+
+    def sample(x0, period, seed, num_samples, steps):
+        paths = np.broadcast_to(spread[None, :, None], (len(x0), num_samples, steps + 1))
+        return tf.constant(paths.copy())
+
+    def mean_path(x0, period, steps):
+        return tf.zeros([len(x0), steps])
+
+    # Truth above the path by 0.01 * i at every step for sequence i: required i / 90.
+    x = np.zeros((count, steps + 1), np.float32)
+    x[:, 1:] = 0.01 * np.arange(count)[:, None]
+    scale = lcd_calibration.band_scale(sample, mean_path, x, np.full(count, 1.5))
+    high = np.percentile(spread, 95)
+    expected = np.quantile(0.01 * np.arange(count) / high, 0.9) * 0.25
+    np.testing.assert_allclose(scale, [expected] * steps, rtol=1e-5)
+
+
+class _Transform:
+    """What LcdServing reads of a TFTransformOutput, with fixed scaling constants."""
+
+    def transform_features_layer(self):
+        constants = tf.constant([[0.0, 4.0, -2.0, 2.0, 0.5, 4.5]])
+        return lambda raw: {"scaling": constants}
+
+    def raw_feature_spec(self):
+        return {
+            "x": tf.io.FixedLenFeature([13], tf.float32),
+            "period": tf.io.FixedLenFeature([1], tf.float32),
+        }
+
+
+@pytest.mark.parametrize("steps", [3, 6])
+def test_generate_scales_each_samples_deviation_from_the_mean_path_per_step(steps):
+    model = LcdModel(units=8, context_units=[4], context_every_step=True, initial_scale=0.5)
+    model(
+        {
+            "x": np.zeros((1, 2), "float32"),
+            "x0": np.zeros(1, "float32"),
+            "period": np.zeros(1, "float32"),
+        }
+    )
+    x0, period = tf.constant([3.0, 2.0]), tf.constant([2.0, 1.0])
+    seed = tf.constant([4, 5], tf.int64)
+    drawn = LcdServing(model, _Transform())._sample(x0, period, seed, 5, steps).numpy()
+
+    model.band_scale = np.array([2.0, 0.5, 3.0], np.float32)
+    served = LcdServing(model, _Transform())
+    calibrated = served._sample(x0, period, seed, 5, steps).numpy()
+    mean = served._rollout(x0, period, steps, sample=False).numpy()[:, None, :]
+    multipliers = np.array([2.0, 0.5, 3.0, 3.0, 3.0, 3.0])[:steps]  # the last one holds on
+    np.testing.assert_allclose(calibrated[:, :, 0], drawn[:, :, 0])  # x0 stays x0
+    np.testing.assert_allclose(
+        calibrated[:, :, 1:], mean + multipliers * (drawn[:, :, 1:] - mean), atol=1e-5
+    )
+    assert not np.allclose(calibrated, drawn)
