@@ -144,22 +144,46 @@ class FreeRunning(keras.Model):
     the spread learns the size of the errors that remain. A deterministic
     h0 makes every sample the same, and the loss its mean absolute error.
 
+    With `mean_path=True` the rollout from the mean h0 comes first in the
+    output, and `anchored_crps_loss` also scores its absolute error: the
+    path `serving_default`'s rollout and the Evaluator's rollout MSE use is
+    trained directly, as a deterministic model's is.
+
     Inputs: the LcdModel's dict (only "x0" and "period" are read).
-    Output: scaled x(1..steps) [batch, samples, steps].
+    Output: scaled x(1..steps) [batch, samples (+ 1), steps].
     """
 
-    def __init__(self, model: LcdModel, increment, steps: int, samples: int = 1, **kwargs):
+    def __init__(
+        self,
+        model: LcdModel,
+        increment,
+        steps: int,
+        samples: int = 1,
+        mean_path: bool = False,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         self.model = model
         self.increment = tuple(float(v) for v in increment)
         self.steps = int(steps)
         self.samples = int(samples)
+        self.mean_path = bool(mean_path)
 
     def call(self, inputs, training=None):
-        x0 = ops.repeat(ops.cast(inputs["x0"], "float32"), self.samples, axis=0)
-        period = ops.repeat(ops.cast(inputs["period"], "float32"), self.samples, axis=0)
-        path = self.model.rollout(x0, period, self.steps, self.increment, training=training)
-        return ops.reshape(path, (-1, self.samples, self.steps))
+        x0, period = ops.cast(inputs["x0"], "float32"), ops.cast(inputs["period"], "float32")
+        path = self.model.rollout(
+            ops.repeat(x0, self.samples, axis=0),
+            ops.repeat(period, self.samples, axis=0),
+            self.steps,
+            self.increment,
+            training=training,
+        )
+        paths = ops.reshape(path, (-1, self.samples, self.steps))
+        if not self.mean_path:
+            return paths
+        # training=False: the strategy's deterministic h0, with gradients all the same.
+        mean = self.model.rollout(x0, period, self.steps, self.increment, training=False)
+        return ops.concatenate([mean[:, None], paths], axis=1)
 
 
 def crps_loss(y_true, y_pred):
@@ -167,3 +191,8 @@ def crps_loss(y_true, y_pred):
     from models.sample_scores import crps
 
     return ops.mean(crps(y_pred, y_true))
+
+
+def anchored_crps_loss(y_true, y_pred):
+    """`crps_loss` of samples [:, 1:] plus the absolute error of the mean path [:, 0]."""
+    return crps_loss(y_true, y_pred[:, 1:]) + ops.mean(ops.abs(y_pred[:, 0] - y_true))

@@ -30,7 +30,7 @@ import tensorflow as tf
 import tensorflow_transform as tft
 
 from models import lcd_calibration, sample_scores, stateless_random
-from models.lcd_model import FreeRunning, LcdModel, crps_loss
+from models.lcd_model import FreeRunning, LcdModel, anchored_crps_loss, crps_loss
 from models.preprocessing import SCALING_KEYS, scale, unscale
 from models.training import InvalidTrainingConfig, TrainingConfig, fit, make_dataset, optimizer
 
@@ -124,9 +124,16 @@ def _train_model(fn_args, tft_output, config: TrainingConfig, name: str, held_ou
     history = fit_on(model, to_model, name, phase=logs)
     if config.rollout_epochs:
         steps = tft_output.transformed_feature_spec()["x_target"].shape[0]
-        samples = config.rollout_samples if model.rnn.strategy.samples_h0 else 1
-        free = FreeRunning(model, rollout_increment(_scaling(tft_output)), steps, samples)
-        free.compile(optimizer=optimizer(config, config.rollout_learning_rate), loss=crps_loss)
+        random_h0 = model.rnn.strategy.samples_h0
+        samples = config.rollout_samples if random_h0 else 1
+        anchored = config.rollout_mean_path and random_h0
+        free = FreeRunning(
+            model, rollout_increment(_scaling(tft_output)), steps, samples, mean_path=anchored
+        )
+        free.compile(
+            optimizer=optimizer(config, config.rollout_learning_rate),
+            loss=anchored_crps_loss if anchored else crps_loss,
+        )
         rollout = fit_on(
             free,
             to_rollout,

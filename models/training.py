@@ -4,7 +4,8 @@ custom_config keys: task ("lcd" | "art"), model (the LcdModel / ArtModel
 keyword arguments, strategy included), epochs, batch_size, learning_rate,
 clip_norm (global norm, optional), seed, stop_at_accuracy (ART, optional);
 for LCD also rollout_epochs, rollout_samples, rollout_learning_rate (the
-free-running phase after teacher forcing, see models.lcd_task) and
+free-running phase after teacher forcing, see models.lcd_task),
+rollout_mean_path (also train the mean-h0 path's absolute error) and
 eval_samples (trajectories per example that the `evaluate` signature
 scores) and calibrate_band (fit the sampled band out of sample, see
 models.lcd_calibration).
@@ -46,6 +47,7 @@ class TrainingConfig:
     rollout_epochs: int = 0
     rollout_samples: int = 8
     rollout_learning_rate: float | None = None
+    rollout_mean_path: bool = False
     eval_samples: int = 100
     calibrate_band: bool = False
 
@@ -82,8 +84,9 @@ class TrainingConfig:
                 raise bad(name, "a finite number greater than 0")
         if self.clip_norm is not None and not (0 < self.clip_norm < math.inf):
             raise bad("clip_norm", "None or a finite number greater than 0")
-        if not isinstance(self.calibrate_band, bool):
-            raise bad("calibrate_band", "true or false")
+        for name in ("calibrate_band", "rollout_mean_path"):
+            if not isinstance(getattr(self, name), bool):
+                raise bad(name, "true or false")
         if self.stop_at_accuracy is not None and not 0 < self.stop_at_accuracy <= 1:
             raise bad("stop_at_accuracy", "None or a number in (0, 1]")
 

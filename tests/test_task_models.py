@@ -153,3 +153,17 @@ def test_free_running_training_lowers_the_rollout_crps_and_keeps_a_spread():
     assert not np.allclose(paths[:, 0], paths[:, 1])  # each sample draws its own h0
     history = free.fit(LCD_INPUTS, targets, epochs=40, batch_size=B, verbose=0)
     assert history.history["loss"][-1] < 0.3 * history.history["loss"][0]
+
+
+def test_free_running_with_the_mean_path_puts_it_first_and_scores_its_error():
+    from models.lcd_model import FreeRunning, anchored_crps_loss, crps_loss
+
+    model = LcdModel(units=8, context_units=[4], context_every_step=True, seed=2)
+    free = FreeRunning(model, (1.0, 0.0), steps=4, samples=3, mean_path=True)
+    paths = free(LCD_INPUTS, training=True).numpy()
+    assert paths.shape == (B, 4, 4)
+    mean = model.rollout(LCD_INPUTS["x0"], LCD_INPUTS["period"], 4, (1.0, 0.0)).numpy()
+    np.testing.assert_allclose(paths[:, 0], mean, atol=1e-6)
+    truth = np.zeros((B, 4), "float32")
+    expected = float(crps_loss(truth, paths[:, 1:])) + np.abs(paths[:, 0]).mean()
+    assert float(anchored_crps_loss(truth, paths)) == pytest.approx(expected, rel=1e-5)
