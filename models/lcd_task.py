@@ -107,8 +107,13 @@ def _train_model(fn_args, tft_output, config: TrainingConfig, name: str, held_ou
     def fit_on(trained, to, label, **options):
         def data(files, shuffle):
             dataset = make_dataset(fn_args, tft_output, files, config, shuffle, lambda f: f)
-            if held_out:
-                dataset = dataset.map(lambda f: _without_periods(f, held_out))
+            if held_out:  # filtered row by row, so no batch is left empty
+                periods = tf.constant(held_out, tf.float32)
+                dataset = (
+                    dataset.unbatch()
+                    .filter(lambda f: tf.reduce_all(tf.abs(f["period_scaled"] - periods) > 1e-4))
+                    .batch(config.batch_size)
+                )
             return dataset.map(to)
 
         return fit(
@@ -143,13 +148,6 @@ def _train_model(fn_args, tft_output, config: TrainingConfig, name: str, held_ou
         )
         history.history.update({f"rollout_{k}": v for k, v in rollout.history.items()})
     return model, history
-
-
-def _without_periods(features, periods):
-    keep = tf.reduce_all(
-        tf.abs(features["period_scaled"][:, None] - tf.constant(periods)[None, :]) > 1e-4, axis=1
-    )
-    return {key: tf.boolean_mask(value, keep) for key, value in features.items()}
 
 
 def _calibrate(fn_args, tft_output, config: TrainingConfig, name: str) -> np.ndarray:

@@ -10,7 +10,8 @@ from tfx import v1 as tfx
 
 from components import ArtExampleGen, LcdExampleGen
 from components.pusher import ServingPusher
-from models.training import TrainingConfig
+from models import lcd_calibration
+from models.training import InvalidTrainingConfig, TrainingConfig
 from pipeline import evaluation
 from pipeline.configs import baseline_params
 
@@ -83,6 +84,14 @@ def create_pipeline(
     baseline = baseline_training_params or baseline_params(training_params)
     for params in (training_params, baseline):
         TrainingConfig.from_custom_config(params)  # fail now, not in the Trainer
+    if task == "lcd" and training_params.get("calibrate_band"):
+        periods = example_gen.dataset.train_periods
+        if not lcd_calibration.held_out_periods(periods):
+            raise InvalidTrainingConfig(
+                f"calibrate_band=True needs at least 3 training periods, to hold one out "
+                f"between two others; train_periods={list(periods)}. Add periods or set "
+                "--train calibrate_band=false."
+            )
     eval_config = evaluation.eval_config(task, evaluation_params)
     trainer, baseline_trainer = (
         tfx.components.Trainer(

@@ -97,3 +97,11 @@ def test_run_prints_where_everything_went(tmp_path):
     assert "Contextual model vs h0 = 0 baseline on the eval split:" in result.stdout
     assert "  overall        accuracy" in result.stdout
     assert ("Pushed to " in result.stdout) != ("Not pushed:" in result.stdout)
+
+
+def test_band_calibration_without_enough_training_periods_stops_before_anything_runs(tmp_path):
+    result = seqgen("run", "--task", "lcd", "--data", "train_periods=[1.0, 2.0]", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "calibrate_band=True needs at least 3 training periods" in result.stderr
+    assert "train_periods=[1.0, 2.0]" in result.stderr
+    assert not os.path.exists(tmp_path / "runs")
