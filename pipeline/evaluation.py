@@ -198,25 +198,24 @@ def _lcd_eval_config(p: Dict[str, Any]) -> tfma.EvalConfig:
 
     def metric(output: str, class_name: str, name: str) -> tfma.MetricConfig:
         if output == compared:
-            threshold = _beats_baseline(True, p["min_improvement"], bounds.get(output, {}))
+            beats = _beats_baseline(True, p["min_improvement"], bounds.get(output, {}))
+            thresholds = _overall(beats)
         elif output in bounds:
-            threshold = _bounded(bounds[output])
+            thresholds = _overall(_bounded(bounds[output]))
         else:
-            return tfma.MetricConfig(class_name=class_name, config=f'{{"name": "{name}"}}')
+            thresholds = []
         return tfma.MetricConfig(
             class_name=class_name,
-            config=f'{{"name": "{name}"}}',
-            per_slice_thresholds=_overall(threshold),
+            config=json.dumps({"name": name}),
+            per_slice_thresholds=thresholds,
         )
 
     metrics_specs = [
-        tfma.MetricsSpec(
-            output_names=[output],
-            metrics=[tfma.MetricConfig(class_name="ExampleCount")] * (output == "predictions")
-            + [metric(output, class_name, name)],
-        )
+        tfma.MetricsSpec(output_names=[output], metrics=[metric(output, class_name, name)])
         for output, class_name, name in LCD_METRICS
     ]
+    # One example count per slice is enough.
+    metrics_specs[0].metrics.insert(0, tfma.MetricConfig(class_name="ExampleCount"))
     return tfma.EvalConfig(
         model_specs=[model_spec],
         slicing_specs=[tfma.SlicingSpec(), tfma.SlicingSpec(feature_keys=["period"])],
