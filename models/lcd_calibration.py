@@ -30,6 +30,7 @@ path is unchanged, and the band keeps the shape the h0 distribution gives it.
 
 from __future__ import annotations
 
+import hashlib
 from typing import Callable, Sequence
 
 import numpy as np
@@ -62,6 +63,11 @@ def required_multiplier(error: np.ndarray, deviations: np.ndarray) -> np.ndarray
     return np.where(error >= 0, above, below)
 
 
+def _content_seed(row: np.ndarray) -> int:
+    digest = hashlib.blake2b(np.ascontiguousarray(row, np.float32).tobytes(), digest_size=8)
+    return int.from_bytes(digest.digest(), "little") >> 1
+
+
 def band_scale(
     sample: Callable, mean_path: Callable, x: np.ndarray, period: np.ndarray
 ) -> np.ndarray:
@@ -73,7 +79,9 @@ def band_scale(
     """
     steps = x.shape[1] - 1
     x0, period = tf.constant(x[:, 0], tf.float32), tf.constant(period, tf.float32)
-    seeds = tf.range(len(x), dtype=tf.int64)
+    # Each sequence is seeded by its own values, so the multipliers do not depend
+    # on the order the training files are read in (shards may be listed in any order).
+    seeds = tf.constant([_content_seed(row) for row in x], tf.int64)
     samples = sample(x0, period, seeds, CALIBRATION_SAMPLES, steps).numpy()[:, :, 1:]
     mean = mean_path(x0, period, steps).numpy()
     required = required_multiplier(x[:, 1:] - mean, samples - mean[:, None])

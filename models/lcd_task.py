@@ -163,6 +163,9 @@ def _calibrate(fn_args, tft_output, config: TrainingConfig, name: str) -> np.nda
         )
     _log.info("%s: calibrating the band on periods %s, held out of a fold model", name, held_out)
     scaled = [float(v) for v in scale(np.float32(held_out), s["period_min"], s["period_max"])]
+    # The fold starts from the seed's state, not from wherever training left the
+    # global generators, so the band depends on the seed alone.
+    keras.utils.set_random_seed(config.seed)
     fold, _ = _train_model(
         fn_args, tft_output, config, f"{name} fold", held_out=scaled, logs="calibration_fold"
     )
