@@ -11,7 +11,7 @@ FROM tensorflow/tfx:1.16.0
 WORKDIR /src/tfx-seqgen
 COPY requirements/lock.txt requirements/lock.txt
 COPY setup.py README.md ./
-COPY seqgen.py local_runner.py kubeflow_runner.py ./
+COPY tfx_seqgen tfx_seqgen
 COPY components components
 COPY models models
 COPY pipeline pipeline
@@ -22,6 +22,6 @@ COPY serving serving
 RUN python -m pip install --no-cache-dir uv==0.13.9 \
  && uv pip install --system --no-cache --constraint requirements/lock.txt . \
  && cd / \
- && python -c "import components.example_gen, components.pusher, models.training, models.preprocessing"
+ && python -c "import tfx_seqgen.components.example_gen, tfx_seqgen.components.pusher, tfx_seqgen.models.training, tfx_seqgen.models.preprocessing"
 
 WORKDIR /

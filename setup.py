@@ -1,34 +1,43 @@
 """tfx-seqgen: Contextual RNN sequence generation for TFX pipelines.
 
 The exact, tested versions of every dependency are in requirements/lock.txt;
-the ranges here are what the package itself needs.
+the ranges here are what the package itself supports.
 """
 
 from setuptools import find_packages, setup
+
+# One installed namespace, tfx_seqgen, so nothing collides with the `models`
+# or `pipeline` of the TFX project this plugs into. The folders keep their
+# names here and are mapped into it: tfx_seqgen.models is models/, and so on.
+FOLDERS = ("components", "models", "pipeline", "serving")
 
 setup(
     name="tfx-seqgen",
     version="0.1.0",
     description="Contextual RNN sequence generation for TFX pipelines",
     python_requires=">=3.9,<3.11",
-    packages=find_packages(include=["components*", "pipeline*", "models*", "serving*"]),
-    py_modules=["seqgen", "local_runner", "kubeflow_runner"],
+    packages=[
+        "tfx_seqgen",
+        *(f"tfx_seqgen.{p}" for p in find_packages(include=[f"{f}*" for f in FOLDERS])),
+    ],
+    package_dir={f"tfx_seqgen.{folder}": folder for folder in FOLDERS},
     install_requires=[
-        "tfx==1.16.0",
-        "tensorflow==2.16.2",
-        "apache-beam[gcp]==2.59.0",
-        "tensorflow-transform==1.16.0",
+        "tfx>=1.16,<1.17",
+        "tensorflow>=2.16,<2.17",
+        # Newer Beam breaks tensorflow-transform 1.16.
+        "apache-beam[gcp]>=2.59,<2.60",
+        "tensorflow-transform>=1.16,<1.17",
         "tensorflow-model-analysis>=0.47,<0.48",
-        "tensorflow-serving-api==2.16.1",
-        "keras==3.6.0",
-        "tf-keras==2.16.0",
-        "kfp==2.5.0",
-        "matplotlib",
+        "tensorflow-serving-api>=2.16,<2.17",
+        "keras>=3.6,<4",
+        "tf-keras>=2.16,<2.17",
+        "kfp>=2.5,<3",
+        "matplotlib>=3.5",
     ],
     extras_require={
         "dev": ["pytest", "ruff"],
         # notebooks/: make setup installs these too (they are in the lock).
         "notebook": ["jupyterlab", "ipykernel", "nbclient", "nbformat", "pandas"],
     },
-    entry_points={"console_scripts": ["seqgen=seqgen:console_main"]},
+    entry_points={"console_scripts": ["seqgen=tfx_seqgen.cli:console_main"]},
 )

@@ -33,8 +33,8 @@ import tensorflow as tf  # noqa: E402
 from tfx.dsl.components.base import base_beam_executor  # noqa: E402
 from tfx.types import standard_artifacts  # noqa: E402
 
-from components import ArtExampleGen, LcdExampleGen  # noqa: E402
-from components.example_gen import plan_shards, serialize  # noqa: E402
+from tfx_seqgen.components import ArtExampleGen, LcdExampleGen  # noqa: E402
+from tfx_seqgen.components.example_gen import plan_shards, serialize  # noqa: E402
 
 
 def beam_writer(component, workers: int, out_dir: str) -> None:

@@ -34,10 +34,10 @@ from tfx import v1 as tfx  # noqa: E402
 from tfx.components.trainer import fn_args_utils  # noqa: E402
 from tfx.types import artifact_utils, standard_artifacts  # noqa: E402
 
-from models import art_task, lcd_task  # noqa: E402
-from models.training import TrainingConfig  # noqa: E402
-from pipeline import configs, run_summary  # noqa: E402
-from pipeline.pipeline import data_components  # noqa: E402
+from tfx_seqgen.models import art_task, lcd_task  # noqa: E402
+from tfx_seqgen.models.training import TrainingConfig  # noqa: E402
+from tfx_seqgen.pipeline import configs, run_summary  # noqa: E402
+from tfx_seqgen.pipeline.pipeline import data_components  # noqa: E402
 
 TASKS = {"lcd": lcd_task, "art": art_task}
 DEFAULT_OUT = os.path.join("benchmarks", "results")
@@ -271,9 +271,9 @@ def mean_std(values: Sequence[float], digits: int = 3, scientific: bool = False)
 
 def setup_logging() -> None:
     """The pipeline's progress lines and each epoch's metrics; library notices kept quiet."""
-    import seqgen
+    from tfx_seqgen import cli
 
-    seqgen.configure_logging(verbose=False)
+    cli.configure_logging(verbose=False)
 
 
 def plot_curves(

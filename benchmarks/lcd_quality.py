@@ -31,9 +31,9 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from benchmarks import harness  # noqa: E402
-from components.lcd_data import LcdDataset  # noqa: E402
-from models import lcd_task  # noqa: E402
-from pipeline import configs, trajectories  # noqa: E402
+from tfx_seqgen.components.lcd_data import LcdDataset  # noqa: E402
+from tfx_seqgen.models import lcd_task  # noqa: E402
+from tfx_seqgen.pipeline import configs, trajectories  # noqa: E402
 
 # Model name -> (named config, strategy override or None).
 MODELS = {
@@ -103,7 +103,7 @@ def evaluate(trained: harness.Trained, data: harness.PreparedData, batch: int = 
 
 def bands(trained: harness.Trained, dataset: LcdDataset, num_samples: int = 30) -> list:
     """Trajectories from x0 = 3 for each eval period, for the Figure 6 plot."""
-    from local_runner import signature_generator
+    from tfx_seqgen.pipeline.local_runs import signature_generator
 
     serving = lcd_task.LcdServing(trained.model, trained.tft_output)
     results = trajectories.generate_per_period(

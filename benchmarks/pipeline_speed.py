@@ -35,7 +35,7 @@ import tensorflow as tf  # noqa: E402
 import tensorflow_transform as tft  # noqa: E402
 
 from benchmarks import art_quality, harness, lcd_quality  # noqa: E402
-from models.training import EpochLogger, TrainingConfig, make_dataset  # noqa: E402
+from tfx_seqgen.models.training import EpochLogger, TrainingConfig, make_dataset  # noqa: E402
 
 TASK_MODULES = {"lcd": lcd_quality, "art": art_quality}
 # The demo's pipeline, tiny, for --quick: the same overrides as the e2e tests' runs.
@@ -127,12 +127,12 @@ def trainer_rows(options: harness.Options, epochs: int | None) -> list:
 
 def component_rows(options: harness.Options) -> list:
     """Times a fresh run; it is kept, so `benchmarks.serving` can serve what it pushed."""
-    import local_runner
+    from tfx_seqgen.pipeline import local_runs
 
     root = os.path.abspath(options.data_root("pipeline"))
     shutil.rmtree(root, ignore_errors=True)  # fresh: a cached component has nothing to time
     start = time.perf_counter()
-    run = local_runner.run("lcd", "demo", root, **(QUICK_PIPELINE if options.quick else {}))
+    run = local_runs.run("lcd", "demo", root, **(QUICK_PIPELINE if options.quick else {}))
     total = time.perf_counter() - start
     rows = [
         [c.node_id, c.state, f"{c.seconds:.1f}" if c.seconds is not None else "-"]

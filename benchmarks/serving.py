@@ -25,9 +25,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from serving.client import ServingClient  # noqa: E402
-from serving.model_store import ready_versions  # noqa: E402
-from serving.process import ServerProcess  # noqa: E402
+from tfx_seqgen.serving.client import ServingClient  # noqa: E402
+from tfx_seqgen.serving.model_store import ready_versions  # noqa: E402
+from tfx_seqgen.serving.process import ServerProcess  # noqa: E402
 
 DEFAULT_BASE = os.path.join("runs", "seqgen-lcd-demo", "serving", "lcd")
 BATCHES = (1, 16, 128)

@@ -13,8 +13,13 @@ import string
 
 import numpy as np
 
-from components import random_streams
-from components.validation import InvalidParameterError, check_int, check_seed, check_split
+from tfx_seqgen.components import random_streams
+from tfx_seqgen.components.validation import (
+    InvalidParameterError,
+    check_int,
+    check_seed,
+    check_split,
+)
 
 COMPONENT = "ArtExampleGen"
 SEPARATOR = "??"

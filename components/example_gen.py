@@ -27,9 +27,9 @@ from tfx.proto import example_gen_pb2
 from tfx.types import artifact_utils, standard_artifacts
 from tfx.types.component_spec import ChannelParameter, ComponentSpec, ExecutionParameter
 
-from components.art_data import ArtDataset
-from components.lcd_data import LcdDataset
-from components.validation import InvalidParameterError
+from tfx_seqgen.components.art_data import ArtDataset
+from tfx_seqgen.components.lcd_data import LcdDataset
+from tfx_seqgen.components.validation import InvalidParameterError
 
 EXAMPLES_KEY = "examples"
 FILE_PREFIX = "data_tfrecord"

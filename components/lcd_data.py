@@ -17,8 +17,8 @@ from typing import Sequence
 
 import numpy as np
 
-from components import random_streams
-from components.validation import (
+from tfx_seqgen.components import random_streams
+from tfx_seqgen.components.validation import (
     InvalidParameterError,
     check_finite,
     check_int,

@@ -1,10 +1,10 @@
 """Keras 3 Contextual RNNs: initial-state strategies, cells and the task models."""
 
-from models.art_model import ArtModel
-from models.cells import make_cell, make_rnn
-from models.contextual_rnn import ContextualRNN, StatefulStream, state_structure
-from models.fast_weights import FastWeightsCell
-from models.initial_state import (
+from tfx_seqgen.models.art_model import ArtModel
+from tfx_seqgen.models.cells import make_cell, make_rnn
+from tfx_seqgen.models.contextual_rnn import ContextualRNN, StatefulStream, state_structure
+from tfx_seqgen.models.fast_weights import FastWeightsCell
+from tfx_seqgen.models.initial_state import (
     STRATEGIES,
     FreeState,
     InitialState,
@@ -14,7 +14,7 @@ from models.initial_state import (
     initial_state_for,
     make_initial_state,
 )
-from models.lcd_model import LcdModel
+from tfx_seqgen.models.lcd_model import LcdModel
 
 __all__ = [
     "STRATEGIES",

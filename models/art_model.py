@@ -11,7 +11,7 @@ from typing import Sequence
 
 import keras
 
-from models.task_model import TaskModel
+from tfx_seqgen.models.task_model import TaskModel
 
 NUM_DIGITS = 10
 

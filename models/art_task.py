@@ -14,9 +14,9 @@ import keras
 import tensorflow as tf
 import tensorflow_transform as tft
 
-from models.art_model import ArtModel
-from models.preprocessing import ART_OOV_BUCKETS, ART_VOCABULARY
-from models.training import TrainingConfig, fit, make_dataset, optimizer
+from tfx_seqgen.models.art_model import ArtModel
+from tfx_seqgen.models.preprocessing import ART_OOV_BUCKETS, ART_VOCABULARY
+from tfx_seqgen.models.training import TrainingConfig, fit, make_dataset, optimizer
 
 
 def to_model(features):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import keras
 
-from models.fast_weights import FastWeightsCell
+from tfx_seqgen.models.fast_weights import FastWeightsCell
 
 CELLS = ("simple", "gru", "lstm", "fast_weights")
 

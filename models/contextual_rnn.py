@@ -5,7 +5,7 @@ from __future__ import annotations
 import keras
 from keras import tree
 
-from models.initial_state import InitialState, make_initial_state
+from tfx_seqgen.models.initial_state import InitialState, make_initial_state
 
 
 def state_structure(rnn: keras.layers.Layer) -> list:

@@ -22,7 +22,7 @@ import keras
 import tensorflow as tf
 from keras import ops
 
-from models import stateless_random
+from tfx_seqgen.models import stateless_random
 
 STRATEGIES = ("zero", "noise", "free", "learned", "learned_distribution")
 NOISE_KINDS = ("gaussian", "uniform")

@@ -17,7 +17,7 @@ from typing import Sequence
 import keras
 from keras import ops
 
-from models.task_model import TaskModel
+from tfx_seqgen.models.task_model import TaskModel
 
 
 @keras.saving.register_keras_serializable(package="seqgen")
@@ -188,7 +188,7 @@ class FreeRunning(keras.Model):
 
 def crps_loss(y_true, y_pred):
     """Mean ensemble CRPS of samples [batch, S, T] against the truth [batch, T]."""
-    from models.sample_scores import crps
+    from tfx_seqgen.models.sample_scores import crps
 
     return ops.mean(crps(y_pred, y_true))
 

@@ -29,10 +29,16 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_transform as tft
 
-from models import lcd_calibration, sample_scores, stateless_random
-from models.lcd_model import FreeRunning, LcdModel, anchored_crps_loss, crps_loss
-from models.preprocessing import SCALING_KEYS, scale, unscale
-from models.training import InvalidTrainingConfig, TrainingConfig, fit, make_dataset, optimizer
+from tfx_seqgen.models import lcd_calibration, sample_scores, stateless_random
+from tfx_seqgen.models.lcd_model import FreeRunning, LcdModel, anchored_crps_loss, crps_loss
+from tfx_seqgen.models.preprocessing import SCALING_KEYS, scale, unscale
+from tfx_seqgen.models.training import (
+    InvalidTrainingConfig,
+    TrainingConfig,
+    fit,
+    make_dataset,
+    optimizer,
+)
 
 _log = logging.getLogger(__name__)
 

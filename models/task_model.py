@@ -6,9 +6,9 @@ from typing import Sequence
 
 import keras
 
-from models.cells import make_rnn
-from models.contextual_rnn import ContextualRNN
-from models.initial_state import initial_state_for
+from tfx_seqgen.models.cells import make_rnn
+from tfx_seqgen.models.contextual_rnn import ContextualRNN
+from tfx_seqgen.models.initial_state import initial_state_for
 
 
 class TaskModel(keras.Model):

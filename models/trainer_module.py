@@ -13,6 +13,6 @@ from tfx import v1 as tfx
 
 def run_fn(fn_args: tfx.components.FnArgs) -> None:
     """TFX Trainer entry point: see models.training.run_fn."""
-    from models import training
+    from tfx_seqgen.models import training
 
     training.run_fn(fn_args)

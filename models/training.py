@@ -191,7 +191,7 @@ def optimizer(config: TrainingConfig, learning_rate: float | None = None):
 
 def run_fn(fn_args: tfx.components.FnArgs) -> None:
     """TFX Trainer entry point: trains, then writes a SavedModel with all signatures."""
-    from models import art_task, lcd_task  # they import this module
+    from tfx_seqgen.models import art_task, lcd_task  # they import this module
 
     config = TrainingConfig.from_custom_config(dict(fn_args.custom_config or {}))
     keras.utils.set_random_seed(config.seed)

@@ -34,7 +34,7 @@ from typing import Any, Dict, Tuple
 
 import tensorflow_model_analysis as tfma
 
-from components.validation import InvalidParameterError
+from tfx_seqgen.components.validation import InvalidParameterError
 
 # A strict win: the candidate must be better than the baseline by more than this.
 STRICT = 1e-9

@@ -8,19 +8,19 @@ from typing import Any, Dict, List
 from ml_metadata.proto import metadata_store_pb2
 from tfx import v1 as tfx
 
-from components import ArtExampleGen, LcdExampleGen
-from components.pusher import ServingPusher
-from models import lcd_calibration
-from models.training import InvalidTrainingConfig, TrainingConfig
-from pipeline import evaluation
-from pipeline.configs import baseline_params
+from tfx_seqgen.components import ArtExampleGen, LcdExampleGen
+from tfx_seqgen.components.pusher import ServingPusher
+from tfx_seqgen.models import lcd_calibration
+from tfx_seqgen.models.training import InvalidTrainingConfig, TrainingConfig
+from tfx_seqgen.pipeline import evaluation
+from tfx_seqgen.pipeline.configs import baseline_params
 
 GENERATORS = {"lcd": LcdExampleGen, "art": ArtExampleGen}
 PREPROCESSING_FNS = {
-    "lcd": "models.preprocessing.lcd_preprocessing_fn",
-    "art": "models.preprocessing.art_preprocessing_fn",
+    "lcd": "tfx_seqgen.models.preprocessing.lcd_preprocessing_fn",
+    "art": "tfx_seqgen.models.preprocessing.art_preprocessing_fn",
 }
-RUN_FN = "models.trainer_module.run_fn"
+RUN_FN = "tfx_seqgen.models.trainer_module.run_fn"
 
 
 def serving_model_dir(serving_dir: str, task: str) -> str:

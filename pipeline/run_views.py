@@ -1,6 +1,6 @@
 """Tables and figures of one pipeline run, for notebooks/inspect_run.ipynb.
 
-Each function takes a `local_runner.LocalRun` (see `local_runner.open_run`)
+Each function takes a `local_runs.LocalRun` (see `local_runs.open_run`)
 and reads only what the run recorded: its artifacts and MLMD store.
 """
 
@@ -14,7 +14,8 @@ import numpy as np
 import pandas as pd
 import tensorflow as tf
 
-from pipeline import evaluation_report, run_summary, trajectories
+from tfx_seqgen.components.lcd_data import LcdDataset
+from tfx_seqgen.pipeline import evaluation_report, local_runs, run_summary, trajectories
 
 TRAINERS = ("Trainer", "BaselineTrainer")
 MODEL_NAMES = {"Trainer": "contextual", "BaselineTrainer": "baseline (h0 = 0)"}
@@ -116,29 +117,22 @@ def evaluation_frame(run) -> pd.DataFrame:
 
 def blessing(run) -> str:
     """The Evaluator's verdict and the push, in words."""
-    import local_runner
-
-    result = local_runner.evaluation(run)
-    report = evaluation_report.format_report(result, local_runner.pushed_to(run))
+    result = local_runs.evaluation(run)
+    report = evaluation_report.format_report(result, local_runs.pushed_to(run))
     return "\n".join(line for line in report.splitlines() if not line.startswith("  "))
 
 
 def served_model_dir(run) -> str:
     """The pushed model if there is one, else the Trainer's candidate."""
-    import local_runner
-
-    return local_runner.pushed_to(run) or local_runner.model_dir(run)
+    return local_runs.pushed_to(run) or local_runs.model_dir(run)
 
 
 def lcd_trajectories(
     run, x0: float = 3.0, num_samples: int = 100, seed: int = 0
 ) -> List[trajectories.PeriodResult]:
     """Trajectories of the pushed (or candidate) model for each eval period, with the truth."""
-    import local_runner
-    from components.lcd_data import LcdDataset
-
     dataset = LcdDataset(**run.data_params)
-    generate = local_runner.saved_model_generator(served_model_dir(run))
+    generate = local_runs.saved_model_generator(served_model_dir(run))
     return trajectories.generate_per_period(
         generate, dataset, dataset.eval_periods, x0, num_samples, seed
     )

@@ -12,8 +12,8 @@ from typing import Callable, List, Sequence
 
 import numpy as np
 
-from components.lcd_data import LcdDataset
-from models import sample_scores
+from tfx_seqgen.components.lcd_data import LcdDataset
+from tfx_seqgen.models import sample_scores
 
 # (x0, period, seed, num_samples, steps) -> trajectories [B, num_samples, steps + 1]
 Generator = Callable[[np.ndarray, np.ndarray, np.ndarray, int, int], np.ndarray]

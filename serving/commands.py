@@ -71,8 +71,8 @@ def add_commands(commands) -> None:
 
 
 def serve_command(args: argparse.Namespace) -> int:
-    from serving.process import server_command
-    from serving.server import StandInServer, model_server_binary, serve_forever
+    from tfx_seqgen.serving.process import server_command
+    from tfx_seqgen.serving.server import StandInServer, model_server_binary, serve_forever
 
     wanted = args.implementation
     if wanted == "tensorflow_model_server" or (wanted == "auto" and model_server_binary()):
@@ -105,9 +105,9 @@ def serve_command(args: argparse.Namespace) -> int:
 
 
 def generate_command(args: argparse.Namespace) -> int:
-    from components.lcd_data import LcdDataset
-    from pipeline import trajectories
-    from serving.client import ServingClient
+    from tfx_seqgen.components.lcd_data import LcdDataset
+    from tfx_seqgen.pipeline import trajectories
+    from tfx_seqgen.serving.client import ServingClient
 
     with ServingClient(args.server, args.model_name, timeout=args.timeout) as client:
         dataset = LcdDataset(length=args.steps)
@@ -143,7 +143,7 @@ def generate_command(args: argparse.Namespace) -> int:
 
 
 def answer_command(args: argparse.Namespace) -> int:
-    from serving.client import ServingClient
+    from tfx_seqgen.serving.client import ServingClient
 
     with ServingClient(args.server, args.model_name, timeout=args.timeout) as client:
         digits, probabilities = client.answer(args.query)

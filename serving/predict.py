@@ -22,7 +22,7 @@ from tensorflow_serving.apis import (
     predict_pb2,
 )
 
-from serving.model_store import END, LoadedVersion, ModelNotFound, ModelStore
+from tfx_seqgen.serving.model_store import END, LoadedVersion, ModelNotFound, ModelStore
 
 DEFAULT_SIGNATURE = "serving_default"
 _STATES = {

@@ -14,8 +14,8 @@ import subprocess
 import sys
 import time
 
-from serving.client import ServingClient
-from serving.server import model_server_binary
+from tfx_seqgen.serving.client import ServingClient
+from tfx_seqgen.serving.server import model_server_binary
 
 IMPLEMENTATIONS = ("auto", "builtin", "tensorflow_model_server")
 

@@ -20,8 +20,8 @@ from typing import Dict
 import grpc
 from tensorflow_serving.apis import model_service_pb2_grpc, prediction_service_pb2_grpc
 
-from serving import predict
-from serving.model_store import ModelStore
+from tfx_seqgen.serving import predict
+from tfx_seqgen.serving.model_store import ModelStore
 
 _log = logging.getLogger(__name__)
 

@@ -50,11 +50,11 @@ _RUNS: dict = {}
 
 def _tiny_run(task: str, tmp_path_factory):
     """One finished pipeline run per task per test session."""
-    import local_runner
+    from tfx_seqgen.pipeline import local_runs
 
     if task not in _RUNS:
         root = tmp_path_factory.mktemp(task)
-        _RUNS[task] = local_runner.run(task, "demo", str(root), **TINY_RUNS[task])
+        _RUNS[task] = local_runs.run(task, "demo", str(root), **TINY_RUNS[task])
     return _RUNS[task]
 
 

@@ -8,7 +8,7 @@ project, to prove the SavedModel needs nothing but TensorFlow.
 import json
 import sys
 
-PROJECT_MODULES = {"models", "components", "pipeline", "local_runner", "seqgen", "tests"}
+PROJECT_MODULES = {"tfx_seqgen", "models", "components", "pipeline", "serving", "tests"}
 
 
 class _RefuseProjectImports:

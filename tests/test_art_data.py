@@ -3,7 +3,7 @@ import re
 import numpy as np
 import pytest
 
-from components import ArtDataset, InvalidParameterError
+from tfx_seqgen.components import ArtDataset, InvalidParameterError
 
 
 def decode(arrays):

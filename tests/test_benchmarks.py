@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-import local_runner
+from tfx_seqgen.pipeline import local_runs
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -22,7 +22,7 @@ def benchmark(*args):
 
 @pytest.mark.e2e
 def test_serving_benchmark_prints_latency_and_throughput(lcd_run):
-    base = os.path.dirname(local_runner.pushed_to(lcd_run))
+    base = os.path.dirname(local_runs.pushed_to(lcd_run))
     out = benchmark("benchmarks.serving", "--quick", "--model-base-path", base)
     rows = [
         line.split() for line in out.splitlines() if line.strip().startswith(("1 ", "16 ", "128 "))

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-SEQGEN = [sys.executable, "-m", "seqgen"]
+SEQGEN = [sys.executable, "-m", "tfx_seqgen"]
 
 
 def seqgen(*args, cwd):

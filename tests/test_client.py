@@ -5,9 +5,9 @@ import threading
 import grpc
 import pytest
 
-from serving.client import ServingClient, ServingError, readable
-from serving.process import free_port
-from serving.server import StandInServer
+from tfx_seqgen.serving.client import ServingClient, ServingError, readable
+from tfx_seqgen.serving.process import free_port
+from tfx_seqgen.serving.server import StandInServer
 
 
 def test_unavailable_is_retried_until_the_server_is_up(tmp_path):

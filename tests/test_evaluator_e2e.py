@@ -6,12 +6,11 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-import local_runner
-from pipeline import evaluation
-from pipeline.evaluation_report import format_report
-from pipeline.run_summary import SKIPPED, output_of
 from tests.conftest import TINY_RUNS
 from tests.helpers import probe, read_examples
+from tfx_seqgen.pipeline import evaluation, local_runs
+from tfx_seqgen.pipeline.evaluation_report import format_report
+from tfx_seqgen.pipeline.run_summary import SKIPPED, output_of
 
 
 def metrics_by_hand(task: str, model_dir: str, examples: list) -> dict:
@@ -47,10 +46,10 @@ def test_metrics_are_what_the_models_score_on_the_eval_split(tiny_run):
             output_of(run.components, f"{task.title()}ExampleGen", "examples").uri, "Split-eval"
         )
     )
-    result = local_runner.evaluation(run)
+    result = local_runs.evaluation(run)
     overall = {r.metric: r for r in result.rows if r.slice_name == "overall"}
     for node_id, side in (("Trainer", "candidate"), ("BaselineTrainer", "baseline")):
-        expected = metrics_by_hand(task, local_runner.model_dir(run, node_id), examples)
+        expected = metrics_by_hand(task, local_runs.model_dir(run, node_id), examples)
         for metric, value in expected.items():
             np.testing.assert_allclose(
                 getattr(overall[metric], side), value, rtol=1e-3, atol=1e-7, err_msg=metric
@@ -64,7 +63,7 @@ def test_metrics_are_what_the_models_score_on_the_eval_split(tiny_run):
 @pytest.mark.e2e
 def test_blessing_is_recorded_and_follows_from_the_metrics(tiny_run):
     task, run = tiny_run
-    result = local_runner.evaluation(run)
+    result = local_runs.evaluation(run)
     params = evaluation.check_params(task, TINY_RUNS[task]["evaluation_overrides"])
     overall = {r.metric: r for r in result.rows if r.slice_name == "overall"}
     if task == "lcd":
@@ -92,14 +91,14 @@ def test_blessing_is_recorded_and_follows_from_the_metrics(tiny_run):
 @pytest.mark.e2e
 def test_blessed_model_is_pushed_whole_in_tf_serving_layout(tiny_run):
     task, run = tiny_run
-    pushed = local_runner.pushed_to(run)
+    pushed = local_runs.pushed_to(run)
     base = os.path.join(run.pipeline_root, "serving", task)
     assert os.path.dirname(pushed) == base
     assert os.listdir(base) == [os.path.basename(pushed)]  # one version, no staging left
     assert os.path.basename(pushed).isdigit()
     assert os.path.exists(os.path.join(pushed, "saved_model.pb"))
     # The served copy answers exactly like the Trainer's model.
-    assert probe(pushed, task) == probe(local_runner.model_dir(run), task)
+    assert probe(pushed, task) == probe(local_runs.model_dir(run), task)
 
 
 @pytest.mark.e2e
@@ -107,7 +106,7 @@ def test_a_baseline_that_wins_is_not_pushed(tmp_path):
     """The candidate barely trains (learning rate 1e-7); the baseline trains properly."""
     tiny = TINY_RUNS["lcd"]
     loose = {**tiny["evaluation_overrides"], "min_improvement": 0.0}
-    run = local_runner.run(
+    run = local_runs.run(
         "lcd",
         "demo",
         str(tmp_path),
@@ -120,14 +119,14 @@ def test_a_baseline_that_wins_is_not_pushed(tmp_path):
         baseline_overrides={"learning_rate": 1e-2, "rollout_learning_rate": 1e-3},
         evaluation_overrides=loose,
     )
-    result = local_runner.evaluation(run)
+    result = local_runs.evaluation(run)
     overall = {r.metric: r for r in result.rows if r.slice_name == "overall"}
     assert overall["CRPS (sampled)"].change > 0  # the baseline won
     assert not result.ok
     assert output_of(run.components, "Evaluator", "blessing").properties["blessed"] == 0
     pusher = next(c for c in run.components if c.node_id == "Pusher")
     assert pusher.state == SKIPPED and not pusher.outputs  # the condition kept it from running
-    assert local_runner.pushed_to(run) is None
+    assert local_runs.pushed_to(run) is None
     assert not os.path.exists(os.path.join(run.pipeline_root, "serving", "lcd"))
     report = format_report(result, None)
     assert "Not blessed: CRPS (sampled) does not beat the baseline's" in report
@@ -140,7 +139,7 @@ def test_a_band_outside_the_coverage_bounds_is_not_pushed_and_one_inside_is(tmp_
     tiny = TINY_RUNS["lcd"]
 
     def run(bounds):
-        return local_runner.run(
+        return local_runs.run(
             "lcd",
             "demo",
             str(tmp_path),
@@ -151,14 +150,14 @@ def test_a_band_outside_the_coverage_bounds_is_not_pushed_and_one_inside_is(tmp_
 
     # Coverage is a multiple of 1/480 (40 sequences x 12 steps): never in this range.
     narrow = run({"min_coverage": 0.999999, "max_coverage": 0.9999999})
-    result = local_runner.evaluation(narrow)
+    result = local_runs.evaluation(narrow)
     assert not result.ok
-    assert local_runner.pushed_to(narrow) is None
+    assert local_runs.pushed_to(narrow) is None
     assert "coverage of 90% band" in format_report(result, None)
     assert "sanity bound" in format_report(result, None)
 
     wide = run({})
     states = {c.node_id: c.state for c in wide.components}
     assert states["Trainer"] == states["BaselineTrainer"] == "cached"
-    assert local_runner.evaluation(wide).ok
-    assert local_runner.pushed_to(wide) is not None
+    assert local_runs.evaluation(wide).ok
+    assert local_runs.pushed_to(wide) is not None

@@ -8,12 +8,12 @@ from tfx.dsl.components.base import base_beam_executor
 from tfx.proto import example_gen_pb2
 from tfx.types import artifact_utils, standard_artifacts
 
-from components import ArtExampleGen, InvalidParameterError, LcdExampleGen
-from components.example_gen import plan_shards
-from models.training import InvalidTrainingConfig
-from pipeline import configs
-from pipeline.pipeline import create_pipeline
 from tests.helpers import read_examples
+from tfx_seqgen.components import ArtExampleGen, InvalidParameterError, LcdExampleGen
+from tfx_seqgen.components.example_gen import plan_shards
+from tfx_seqgen.models.training import InvalidTrainingConfig
+from tfx_seqgen.pipeline import configs
+from tfx_seqgen.pipeline.pipeline import create_pipeline
 
 IN_MEMORY = ["--direct_running_mode=in_memory"]
 TWO_PROCESSES = ["--direct_running_mode=multi_processing", "--direct_num_workers=2"]

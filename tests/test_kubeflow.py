@@ -13,7 +13,7 @@ import pytest
 from google.protobuf import json_format
 from kfp.pipeline_spec import pipeline_spec_pb2
 
-import kubeflow_runner
+from tfx_seqgen.pipeline import kubeflow
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 IMAGE = "gcr.io/example/seqgen:1"
@@ -34,7 +34,7 @@ BEAM_COMPONENTS = {"StatisticsGen", "Transform", "Evaluator"}
 @pytest.fixture(scope="module", params=["lcd", "art"])
 def compiled(request, tmp_path_factory):
     task = request.param
-    path = kubeflow_runner.compile_pipeline(
+    path = kubeflow.compile_pipeline(
         task,
         "demo",
         "gs://example-bucket/seqgen",
@@ -105,9 +105,9 @@ def test_compiled_job_has_every_component_in_the_image(compiled):
         assert isinstance(resolves(paths[node]), type), paths[node]  # each executor imports
         if node in BEAM_COMPONENTS | {generator}:
             assert all(arg in container["args"] for arg in BEAM_ARGS), node
-    assert paths["Pusher"] == "components.pusher.AtomicPushExecutor"
+    assert paths["Pusher"] == "tfx_seqgen.components.pusher.AtomicPushExecutor"
     code = module_paths(spec)
-    assert "models.trainer_module.run_fn" in code and len(code) == 3
+    assert "tfx_seqgen.models.trainer_module.run_fn" in code and len(code) == 3
     for path in code:
         assert callable(resolves(path))
 
@@ -139,7 +139,7 @@ def test_dockerfile_installs_everything_the_pipeline_imports(compiled, tmp_path)
         f"m, _, a = {p!r}.rpartition('.'); getattr(importlib.import_module(m), a)\n"
         for p in imports
     )
-    script += "import seqgen, kubeflow_runner, local_runner\nprint('ok')\n"
+    script += "import tfx_seqgen.cli, tfx_seqgen.pipeline.local_runs\nprint('ok')\n"
     env = {**os.environ, "PYTHONPATH": str(site)}
     result = subprocess.run(
         [sys.executable, "-c", script], cwd="/", env=env, capture_output=True, text=True

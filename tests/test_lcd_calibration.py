@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from models import LcdModel, lcd_calibration
-from models.lcd_task import LcdServing
+from tfx_seqgen.models import LcdModel, lcd_calibration
+from tfx_seqgen.models.lcd_task import LcdServing
 
 
 def test_held_out_periods_are_every_other_interior_training_period():

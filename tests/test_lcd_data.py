@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from components import InvalidParameterError, LcdDataset
+from tfx_seqgen.components import InvalidParameterError, LcdDataset
 
 
 def reference_value(amplitude, t, decay_steps, period, alpha, beta):

@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from serving.model_store import AVAILABLE, END, LoadedVersion, ModelNotFound, ModelStore
+from tfx_seqgen.serving.model_store import AVAILABLE, END, LoadedVersion, ModelNotFound, ModelStore
 
 
 def write_version(base, version, complete=True):

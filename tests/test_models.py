@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from models import (
+from tfx_seqgen.models import (
     ContextualRNN,
     FastWeightsCell,
     FreeState,

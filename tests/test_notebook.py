@@ -7,9 +7,8 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-import local_runner
-from pipeline import run_views
 from tests.conftest import TINY_RUNS
+from tfx_seqgen.pipeline import local_runs, run_views
 
 NOTEBOOK = pathlib.Path(__file__).resolve().parent.parent / "notebooks" / "inspect_run.ipynb"
 
@@ -42,7 +41,7 @@ def test_notebook_runs_headless_on_a_run(tiny_run, monkeypatch):
 @pytest.mark.e2e
 def test_open_run_finds_the_newest_run_and_its_parameters(tiny_run):
     task, run = tiny_run
-    opened = local_runner.open_run(run.pipeline_root)
+    opened = local_runs.open_run(run.pipeline_root)
     assert opened.pipeline_name == run.pipeline_name
     assert [c.node_id for c in opened.components] == [c.node_id for c in run.components]
     for name, value in TINY_RUNS[task]["data_overrides"].items():
@@ -61,7 +60,7 @@ def test_helpers_read_what_the_run_recorded(tiny_run):
         losses = curves[(curves.model == model) & (curves.split == "train")]
         assert sorted(losses[losses.metric == "loss"].epoch) == list(range(1, epochs + 1))
     evaluation = run_views.evaluation_frame(run)
-    assert len(evaluation) == len(local_runner.evaluation(run).rows)
+    assert len(evaluation) == len(local_runs.evaluation(run).rows)
     assert os.path.exists(run_views.statistics_path(run, "train"))
     if task == "lcd":
         results = run_views.lcd_trajectories(run, num_samples=4)
@@ -74,4 +73,4 @@ def test_helpers_read_what_the_run_recorded(tiny_run):
 
 def test_open_run_says_what_is_missing(tmp_path):
     with pytest.raises(FileNotFoundError, match="is .* a pipeline root of `seqgen run`"):
-        local_runner.open_run(str(tmp_path))
+        local_runs.open_run(str(tmp_path))

@@ -9,10 +9,10 @@ from tensorflow_metadata.proto.v0 import anomalies_pb2, schema_pb2
 from tfx.orchestration import metadata
 from tfx.utils import io_utils
 
-import local_runner
-from pipeline.run_summary import output_of
 from tests.conftest import TINY_RUNS
 from tests.helpers import read_examples
+from tfx_seqgen.pipeline import local_runs
+from tfx_seqgen.pipeline.run_summary import output_of
 
 DOWNSTREAM = [
     "StatisticsGen",
@@ -60,7 +60,7 @@ def open_store(path):
 @pytest.mark.parametrize("task", ["lcd", "art"])
 def test_pipeline_runs_records_in_mlmd_and_reruns_from_cache(task, tmp_path):
     def run():
-        return local_runner.run(
+        return local_runs.run(
             task,
             "demo",
             str(tmp_path),
@@ -114,7 +114,7 @@ def records(run, node_id, key, split):
 @pytest.mark.e2e
 def test_whole_pipeline_on_multi_processing_beam_gives_the_same_data(lcd_run, tmp_path):
     """Every Beam component on the DirectRunner with 2 worker processes, as on a cluster."""
-    run = local_runner.run(
+    run = local_runs.run(
         "lcd",
         "demo",
         str(tmp_path),
@@ -131,7 +131,7 @@ def test_whole_pipeline_on_multi_processing_beam_gives_the_same_data(lcd_run, tm
     # The same metrics, and the same values for both models' deterministic ones.
     # The candidate's sampled scores are left out: its band's calibration trains
     # a fold model that is not bitwise reproducible from run to run yet.
-    rows, expected = local_runner.evaluation(run).rows, local_runner.evaluation(lcd_run).rows
+    rows, expected = local_runs.evaluation(run).rows, local_runs.evaluation(lcd_run).rows
     assert [(r.slice_name, r.metric) for r in rows] == [(r.slice_name, r.metric) for r in expected]
     deterministic = ("rollout MSE (mean h0)", "teacher-forced MSE (scaled)")
     for row, want in zip(rows, expected, strict=True):

@@ -7,8 +7,8 @@ import tensorflow as tf
 import tensorflow_transform.beam as tft_beam
 from tensorflow_transform.tf_metadata import dataset_metadata, schema_utils
 
-from components import ArtDataset, LcdDataset
-from models.preprocessing import (
+from tfx_seqgen.components import ArtDataset, LcdDataset
+from tfx_seqgen.models.preprocessing import (
     SCALING_KEYS,
     art_preprocessing_fn,
     lcd_preprocessing_fn,

@@ -5,8 +5,8 @@ import threading
 
 import pytest
 
-from components import pusher
-from components.pusher import publish, versions
+from tfx_seqgen.components import pusher
+from tfx_seqgen.components.pusher import publish, versions
 
 
 @pytest.fixture

@@ -1,6 +1,6 @@
 import numpy as np
 
-from components import random_streams
+from tfx_seqgen.components import random_streams
 
 
 def test_values_are_uniform_in_unit_interval():

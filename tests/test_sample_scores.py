@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from models import sample_scores
+from tfx_seqgen.models import sample_scores
 
 
 def test_crps_of_a_single_sample_is_its_absolute_error():

@@ -14,11 +14,11 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-import local_runner
-from components.pusher import publish
-from serving.client import ServingClient, ServingError
-from serving.process import ServerProcess
-from serving.server import model_server_binary
+from tfx_seqgen.components.pusher import publish
+from tfx_seqgen.pipeline import local_runs
+from tfx_seqgen.serving.client import ServingClient, ServingError
+from tfx_seqgen.serving.process import ServerProcess
+from tfx_seqgen.serving.server import model_server_binary
 
 IMPLEMENTATIONS = [
     "builtin",
@@ -54,7 +54,7 @@ def generate_inputs(**changes):
 def lcd_server(request, lcd_run, tmp_path_factory):
     """A server for a copy of the LCD run's serving directory (tests push into it)."""
     base = tmp_path_factory.mktemp("serving") / "lcd"
-    shutil.copytree(os.path.dirname(local_runner.pushed_to(lcd_run)), base)
+    shutil.copytree(os.path.dirname(local_runs.pushed_to(lcd_run)), base)
     log = str(base.parent / "server.log")
     with ServerProcess("lcd", str(base), request.param, log_path=log) as server:
         server.base_path = str(base)
@@ -226,7 +226,7 @@ def test_a_version_pushed_under_load_is_served_without_a_failed_request(lcd_serv
     old = max(int(v) for v in os.listdir(lcd_server.base_path) if v.isdigit())
     stop = threading.Event()
     threads, seen, errors = hammer(lcd_server.address, 8, 10_000, stop)
-    new = publish(local_runner.model_dir(lcd_run), lcd_server.base_path)
+    new = publish(local_runs.model_dir(lcd_run), lcd_server.base_path)
     with ServingClient(lcd_server.address, "lcd") as client:
         client.wait_until_available(timeout=120, version=new)
         for _ in range(50):  # requests keep flowing after the switch
@@ -244,9 +244,9 @@ def test_a_version_pushed_under_load_is_served_without_a_failed_request(lcd_serv
 @pytest.mark.e2e
 @pytest.mark.parametrize("implementation", IMPLEMENTATIONS)
 def test_art_answers_over_grpc_as_the_pushed_model_does(art_run, implementation, tmp_path):
-    base = os.path.dirname(local_runner.pushed_to(art_run))
+    base = os.path.dirname(local_runs.pushed_to(art_run))
     queries = ["c9k8j3f1??k", "a1b2c3d4??d"]
-    direct = tf.saved_model.load(local_runner.pushed_to(art_run)).signatures["answer"]
+    direct = tf.saved_model.load(local_runs.pushed_to(art_run)).signatures["answer"]
     expected = direct(query=tf.constant(queries))
     with ServerProcess("art", base, implementation, str(tmp_path / "log")) as server:
         with ServingClient(server.address, "art") as client:
@@ -289,7 +289,7 @@ def test_generate_command_prints_json_and_plots(lcd_server, tmp_path):
 
 @pytest.mark.e2e
 def test_answer_command(art_run, tmp_path):
-    base = os.path.dirname(local_runner.pushed_to(art_run))
+    base = os.path.dirname(local_runs.pushed_to(art_run))
     with ServerProcess("art", base, "builtin", str(tmp_path / "log")) as server:
         result = seqgen("answer", "--server", server.address, "--query", "c9k8j3f1??k", "--json")
     assert result.returncode == 0, result.stderr

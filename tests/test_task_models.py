@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from models import ArtModel, ContextualRNN, LcdModel, LearnedState
+from tfx_seqgen.models import ArtModel, ContextualRNN, LcdModel, LearnedState
 
 B, T = 6, 9
 RNG = np.random.default_rng(1)
@@ -91,7 +91,7 @@ def test_contextual_rnn_in_a_functional_model_round_trips(tmp_path):
 
 
 def test_epoch_logger_records_training_seconds_per_epoch():
-    from models.training import EpochLogger
+    from tfx_seqgen.models.training import EpochLogger
 
     model = LcdModel(cell="gru", units=8, strategy="zero")
     model.compile(optimizer="adam", loss="mse")
@@ -141,7 +141,7 @@ def test_rollout_feeds_each_prediction_back_as_the_next_input(strategy):
 
 
 def test_free_running_training_lowers_the_rollout_crps_and_keeps_a_spread():
-    from models.lcd_model import FreeRunning, crps_loss
+    from tfx_seqgen.models.lcd_model import FreeRunning, crps_loss
 
     model = LcdModel(units=8, context_units=[4], context_every_step=True, seed=1)
     free = FreeRunning(model, (1.0, 0.0), steps=T, samples=4)
@@ -156,7 +156,7 @@ def test_free_running_training_lowers_the_rollout_crps_and_keeps_a_spread():
 
 
 def test_free_running_with_the_mean_path_puts_it_first_and_scores_its_error():
-    from models.lcd_model import FreeRunning, anchored_crps_loss, crps_loss
+    from tfx_seqgen.models.lcd_model import FreeRunning, anchored_crps_loss, crps_loss
 
     model = LcdModel(units=8, context_units=[4], context_every_step=True, seed=2)
     free = FreeRunning(model, (1.0, 0.0), steps=4, samples=3, mean_path=True)

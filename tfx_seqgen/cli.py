@@ -11,8 +11,8 @@ import sys
 import warnings
 from typing import List
 
-from pipeline import configs
-from serving.commands import add_commands
+from tfx_seqgen.pipeline import configs
+from tfx_seqgen.serving.commands import add_commands
 
 
 def _assignment(text: str) -> tuple:
@@ -158,10 +158,13 @@ def configure_logging(verbose: bool) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    import local_runner  # imports TFX; kept out of `seqgen --help`
-    from pipeline import evaluation_report, run_summary
+    from tfx_seqgen.pipeline import (
+        evaluation_report,
+        local_runs,  # imports TFX; kept out of `seqgen --help`
+        run_summary,
+    )
 
-    result = local_runner.run(
+    result = local_runs.run(
         args.task,
         args.config,
         args.pipeline_root,
@@ -176,19 +179,17 @@ def _run(args: argparse.Namespace) -> int:
     print(run_summary.format_summary(result.components))
     print("\nContextual model vs h0 = 0 baseline on the eval split:")
     print(
-        evaluation_report.format_report(
-            local_runner.evaluation(result), local_runner.pushed_to(result)
-        )
+        evaluation_report.format_report(local_runs.evaluation(result), local_runs.pushed_to(result))
     )
     if args.task == "lcd":
-        print("\n" + local_runner.show_trajectories(result))
+        print("\n" + local_runs.show_trajectories(result))
     return 0
 
 
 def _compile_kubeflow(args: argparse.Namespace) -> int:
-    import kubeflow_runner  # imports TFX
+    from tfx_seqgen.pipeline import kubeflow  # imports TFX
 
-    path = kubeflow_runner.compile_pipeline(
+    path = kubeflow.compile_pipeline(
         args.task,
         args.config,
         args.pipeline_root,
@@ -207,9 +208,9 @@ def _compile_kubeflow(args: argparse.Namespace) -> int:
 def main(argv: List[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     configure_logging(args.verbose)
-    from components.validation import InvalidParameterError
-    from models.training import InvalidTrainingConfig
-    from serving.client import ServingError
+    from tfx_seqgen.components.validation import InvalidParameterError
+    from tfx_seqgen.models.training import InvalidTrainingConfig
+    from tfx_seqgen.serving.client import ServingError
 
     try:
         return args.handler(args)
@@ -223,7 +224,3 @@ def main(argv: List[str] | None = None) -> int:
 
 def console_main() -> None:
     sys.exit(main())
-
-
-if __name__ == "__main__":
-    console_main()

@@ -1,0 +1,180 @@
+"""Runs the tfx-seqgen pipeline on one machine: LocalDagRunner, SQLite MLMD, local files."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+from typing import List
+
+from ml_metadata.proto import metadata_store_pb2
+from tfx import v1 as tfx
+
+from tfx_seqgen.components.lcd_data import LcdDataset
+from tfx_seqgen.pipeline import configs, evaluation_report, run_summary, trajectories
+from tfx_seqgen.pipeline.pipeline import create_pipeline
+
+DEFAULT_RUNS_DIR = "runs"
+_log = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass
+class LocalRun:
+    pipeline_name: str
+    pipeline_root: str
+    metadata_path: str
+    components: List[run_summary.ComponentRun]
+    data_params: dict
+
+
+def _sqlite_config(path: str) -> metadata_store_pb2.ConnectionConfig:
+    """Like TFX's helper, but creates no directory before the pipeline is valid."""
+    config = metadata_store_pb2.ConnectionConfig()
+    config.sqlite.filename_uri = path
+    config.sqlite.connection_mode = (
+        metadata_store_pb2.SqliteMetadataSourceConfig.READWRITE_OPENCREATE
+    )
+    return config
+
+
+def model_dir(run: LocalRun, node_id: str = "Trainer") -> str:
+    """Where a Trainer of this run wrote its SavedModel."""
+    return os.path.join(
+        run_summary.output_of(run.components, node_id, "model").uri, "Format-Serving"
+    )
+
+
+def pushed_to(run: LocalRun) -> str | None:
+    """The version directory the Pusher wrote, or None when the model was not blessed."""
+    pusher = next(c for c in run.components if c.node_id == "Pusher")
+    if pusher.state == run_summary.SKIPPED:
+        return None
+    properties = run_summary.output_of(run.components, "Pusher", "pushed_model").properties
+    return properties["pushed_destination"] if properties.get("pushed") else None
+
+
+def evaluation(run: LocalRun) -> evaluation_report.Evaluation:
+    """The Evaluator's metrics and verdict for this run."""
+    return evaluation_report.load(
+        run_summary.output_of(run.components, "Evaluator", "evaluation").uri
+    )
+
+
+def saved_model_generator(path: str) -> trajectories.Generator:
+    """The `generate` signature of a SavedModel, as a NumPy callable."""
+    import tensorflow as tf
+
+    return signature_generator(tf.saved_model.load(path).signatures["generate"])
+
+
+def signature_generator(signature) -> trajectories.Generator:
+    """Any function with the `generate` signature's inputs, as a NumPy callable."""
+    import tensorflow as tf
+
+    def generate(x0, period, seed, num_samples, steps):
+        result = signature(
+            x0=tf.constant(x0, tf.float32),
+            period=tf.constant(period, tf.float32),
+            seed=tf.constant(seed, tf.int64),
+            num_samples=tf.constant(num_samples, tf.int32),
+            steps=tf.constant(steps, tf.int32),
+        )
+        return result["trajectories"].numpy()
+
+    return generate
+
+
+def show_trajectories(run: LocalRun, implementation: str = "auto") -> str:
+    """Serves the pushed model over gRPC, draws 100 trajectories per eval period; a report.
+
+    The server is tensorflow_model_server when on PATH, else the built-in one,
+    in its own process, logging to `<pipeline root>/model_server.log`. A run
+    that was not blessed pushed nothing: then the Trainer's candidate is loaded
+    in-process instead, and the report says so.
+    """
+    from tfx_seqgen.serving.client import ServingClient
+    from tfx_seqgen.serving.process import ServerProcess
+
+    dataset = LcdDataset(**run.data_params)
+    pushed = pushed_to(run)
+    if pushed is None:
+        generate = saved_model_generator(model_dir(run))
+        results = trajectories.generate_per_period(generate, dataset, dataset.eval_periods)
+        source = "the unblessed candidate, loaded in-process (nothing was pushed)"
+    else:
+        log_path = os.path.join(run.pipeline_root, "model_server.log")
+        name, base_path = os.path.basename(os.path.dirname(pushed)), os.path.dirname(pushed)
+        with ServerProcess(name, base_path, implementation, log_path) as server:
+            with ServingClient(server.address, name) as client:
+                results = trajectories.generate_per_period(
+                    client.generate, dataset, dataset.eval_periods
+                )
+                source = (
+                    f"model {name!r} version {client.last_version}, served over gRPC at "
+                    f"{server.address} by {server.kind} "
+                    f"(log: {log_path})"
+                )
+    path = trajectories.plot(results, os.path.join(run.pipeline_root, "trajectories.png"))
+    return (
+        f"Generated trajectories from {source}; x0 = 3.0, 100 samples per period:\n"
+        f"{trajectories.format_table(results)}\nPlot: {path}"
+    )
+
+
+def pipeline_name(task: str, config: str) -> str:
+    return f"seqgen-{task}-{config}"
+
+
+def run(
+    task: str,
+    config: str = "demo",
+    pipeline_root: str | None = None,
+    beam_args: List[str] | None = None,
+    data_overrides: dict | None = None,
+    training_overrides: dict | None = None,
+    evaluation_overrides: dict | None = None,
+    baseline_overrides: dict | None = None,
+    serving_dir: str | None = None,
+) -> LocalRun:
+    """Runs the pipeline to completion and reads back what each component did.
+
+    Overrides update the named config: `training_overrides` both Trainers,
+    `baseline_overrides` the baseline's alone (after those). A blessed model
+    is pushed under `serving_dir` (default `<pipeline root>/serving`).
+    """
+    name = pipeline_name(task, config)
+    root = os.path.abspath(pipeline_root or os.path.join(DEFAULT_RUNS_DIR, name))
+    metadata_path = os.path.join(root, "metadata.sqlite")
+    params, training, baseline = configs.resolve(
+        task, config, data_overrides, training_overrides, baseline_overrides
+    )
+    pipeline = create_pipeline(
+        pipeline_name=name,
+        pipeline_root=root,
+        task=task,
+        data_params=params,
+        training_params=training,
+        serving_dir=os.path.abspath(serving_dir or os.path.join(root, "serving")),
+        evaluation_params=evaluation_overrides,
+        baseline_training_params=baseline,
+        metadata_connection_config=_sqlite_config(metadata_path),
+        beam_pipeline_args=beam_args,
+    )
+    os.makedirs(root, exist_ok=True)
+    _log.info("Running %s under %s", name, root)
+    tfx.orchestration.LocalDagRunner().run(pipeline)
+    return LocalRun(name, root, metadata_path, run_summary.latest_run(metadata_path, name), params)
+
+
+def open_run(pipeline_root: str) -> LocalRun:
+    """The newest run recorded under a pipeline root, read back from its MLMD store."""
+    metadata_path = os.path.join(os.path.abspath(pipeline_root), "metadata.sqlite")
+    if not os.path.exists(metadata_path):
+        raise FileNotFoundError(
+            f"{metadata_path} does not exist: is {pipeline_root} a pipeline root of `seqgen run`?"
+        )
+    name = run_summary.pipeline_names(metadata_path)[0]
+    components = run_summary.latest_run(metadata_path, name)
+    generator = components[0].node_id  # the data generator runs first
+    params = run_summary.execution_properties(metadata_path, name, generator)
+    return LocalRun(name, os.path.dirname(metadata_path), metadata_path, components, params)

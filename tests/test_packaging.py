@@ -1,0 +1,91 @@
+"""The installed package: one namespace that lives beside a TFX project's own packages."""
+
+import os
+import pathlib
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+UV = os.path.join(os.path.dirname(sys.executable), "uv")
+# What TFX's penguin template creates at its root (`tfx template copy`).
+TEMPLATE_NAMES = {"models", "pipeline", "local_runner.py", "kubeflow_runner.py"}
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    """The package built from a clean copy of the sources and installed alone into a folder."""
+    source = tmp_path_factory.mktemp("source") / "tfx-seqgen"
+    shutil.copytree(
+        ROOT,
+        source,
+        ignore=shutil.ignore_patterns(
+            ".git", ".venv", "runs", "build", "*.egg-info", "__pycache__", ".*_cache"
+        ),
+    )
+    target = tmp_path_factory.mktemp("site")
+    subprocess.run(
+        [UV, "pip", "install", "--python", sys.executable, "--no-deps", "--target", target, source],
+        check=True,
+        capture_output=True,
+    )
+    return target
+
+
+def test_wheel_installs_tfx_seqgen_and_nothing_else_at_top_level(site):
+    names = {p.name for p in site.iterdir() if not p.name.endswith(".dist-info")} - {"bin", ".lock"}
+    assert names == {"tfx_seqgen"}
+    (dist_info,) = site.glob("tfx_seqgen-*.dist-info")
+    assert (dist_info / "top_level.txt").read_text().split() == ["tfx_seqgen"]
+    assert (site / "tfx_seqgen" / "models" / "lcd_model.py").is_file()
+    assert (site / "tfx_seqgen" / "pipeline" / "local_runs.py").is_file()
+
+
+@pytest.fixture(scope="module")
+def template_project(tmp_path_factory):
+    """A project made by TFX's own template, with its `models` and `pipeline` packages."""
+    project = tmp_path_factory.mktemp("template") / "penguin"
+    tfx = os.path.join(os.path.dirname(sys.executable), "tfx")
+    result = subprocess.run(
+        [tfx, "template", "copy", "--model=penguin", "--pipeline_name=penguin"]
+        + [f"--destination_path={project}"],
+        capture_output=True,
+        text=True,
+    )
+    # The template copies its code, then downloads its example data, which
+    # needs the network; the code is what this test is about.
+    assert result.returncode == 0 or "urlopen error" in result.stderr, result.stderr[-2000:]
+    assert TEMPLATE_NAMES <= {p.name for p in project.iterdir()}
+    return project
+
+
+def run_in(project, site, *args):
+    env = {**os.environ, "PYTHONPATH": str(site)}
+    return subprocess.run(
+        [sys.executable, *args], cwd=project, env=env, capture_output=True, text=True
+    )
+
+
+def test_seqgen_help_from_a_template_projects_root(site, template_project):
+    result = run_in(template_project, site, "-m", "tfx_seqgen", "--help")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.startswith("usage: seqgen")
+
+
+def test_our_code_and_the_templates_import_side_by_side(site, template_project):
+    script = f"""
+import models.model, pipeline.configs  # the template's own
+assert models.__file__.startswith({str(template_project)!r}), models.__file__
+assert not hasattr(pipeline.configs, "TASKS")
+from tfx_seqgen.components import LcdExampleGen
+from tfx_seqgen.models.trainer_module import run_fn
+from tfx_seqgen.pipeline import configs
+import tfx_seqgen
+assert tfx_seqgen.__file__.startswith({str(site)!r}), tfx_seqgen.__file__
+print(",".join(configs.TASKS))
+"""
+    result = run_in(template_project, site, "-c", script)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip().splitlines()[-1] == "lcd,art"
