@@ -27,6 +27,8 @@ import tensorflow_transform as tft
 from tfx import v1 as tfx
 from tfx_bsl.public import tfxio
 
+from tfx_seqgen.models.model_config import InvalidModelConfig, ModelConfig
+
 _log = logging.getLogger(__name__)
 
 
@@ -60,8 +62,10 @@ class TrainingConfig:
 
         if self.task not in ("lcd", "art"):
             raise bad("task", "'lcd' or 'art'")
-        if not isinstance(self.model, dict):
-            raise bad("model", "a dict of model keyword arguments")
+        try:
+            ModelConfig.from_options(self.task, self.model)
+        except InvalidModelConfig as error:
+            raise InvalidTrainingConfig(f"Trainer custom_config: {error}") from None
         for name, low, high in (
             ("epochs", 1, None),
             ("batch_size", 1, None),

@@ -48,7 +48,7 @@ def server_command(
     return [
         sys.executable,
         "-m",
-        "seqgen",
+        "tfx_seqgen",
         "serve",
         "--implementation=builtin",
         f"--port={port}",

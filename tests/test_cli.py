@@ -70,6 +70,30 @@ def test_bad_generator_scoring_stops_before_anything_runs(option, message, tmp_p
     assert not os.path.exists(tmp_path / "runs")
 
 
+@pytest.mark.parametrize(
+    "task, option, message",
+    [
+        ("lcd", "model.unitz=16", "model options ['unitz'] are unknown for task 'lcd'; allowed: "),
+        ("lcd", "model.cell=transformer", "model.cell='transformer' is invalid; allowed: one of "),
+        ("lcd", "model.units=-3", "model.units=-3 is invalid; allowed: an integer at least 1"),
+        (
+            "lcd",
+            "model.strategy=learned_distributon",
+            "model.strategy='learned_distributon' is invalid; allowed: one of ('zero', ",
+        ),
+        ("lcd", "model.context_units=[50, 0]", "model.context_units=(50, 0) is invalid"),
+        ("art", "model.context_every_step=true", "model options ['context_every_step'] are "),
+        ("art", "model.embedding_dim=0", "model.embedding_dim=0 is invalid"),
+        ("lcd", "model.noise=pink", "model.noise='pink' is invalid; allowed: None or one of "),
+    ],
+)
+def test_bad_model_options_stop_before_anything_runs(task, option, message, tmp_path):
+    result = seqgen("run", "--task", task, "--train", option, cwd=tmp_path)
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert message in result.stderr
+    assert not os.path.exists(tmp_path / "runs")
+
+
 def test_unknown_task_is_refused_by_the_parser(tmp_path):
     result = seqgen("run", "--task", "weather", cwd=tmp_path)
     assert result.returncode == 2 and "invalid choice: 'weather'" in result.stderr

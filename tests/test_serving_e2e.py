@@ -264,7 +264,7 @@ def seqgen(*args):
     import sys
 
     return subprocess.run(
-        [sys.executable, "-m", "seqgen", *args], capture_output=True, text=True, timeout=300
+        [sys.executable, "-m", "tfx_seqgen", *args], capture_output=True, text=True, timeout=300
     )
 
 
