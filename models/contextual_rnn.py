@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import keras
 from keras import tree
 
@@ -25,12 +27,26 @@ def state_structure(rnn: keras.layers.Layer) -> list:
     return list(size) if isinstance(size, (list, tuple)) else [size]
 
 
-def _return_states(rnn: keras.layers.Layer) -> None:
-    """ContextualRNN reads the final states itself, so the RNN must return them."""
-    rnn.return_state = True
-    if isinstance(rnn, keras.layers.Bidirectional):
-        rnn.forward_layer.return_state = True
-        rnn.backward_layer.return_state = True
+def _with_states(rnn: keras.layers.Layer, config: dict) -> keras.layers.Layer:
+    """A copy of `rnn` (serialized as `config`) that returns its final states.
+
+    ContextualRNN reads the final states itself. The caller's layer is left
+    as it is; a built layer's weights are copied.
+    """
+
+    def switch_on(config):
+        if isinstance(config, dict):
+            return {
+                key: True if key == "return_state" else switch_on(value)
+                for key, value in config.items()
+            }
+        return config
+
+    with_states = keras.saving.deserialize_keras_object(switch_on(config))
+    if rnn.built:
+        with_states.build_from_config(rnn.get_build_config())
+        with_states.set_weights(rnn.get_weights())
+    return with_states
 
 
 @keras.saving.register_keras_serializable(package="seqgen")
@@ -38,8 +54,9 @@ class ContextualRNN(keras.layers.Layer):
     """Runs `rnn` from the initial state that `initial_state` computes.
 
     Args:
-        rnn: a Keras RNN layer or Bidirectional wrapper (its `return_state` is
-            switched on; this layer returns states only when asked).
+        rnn: a Keras RNN layer or Bidirectional wrapper. The layer runs a copy
+            of it that returns its final states (the caller's layer is not
+            changed); this layer returns states only when asked.
         initial_state: a strategy name ("zero", "noise", "free", "learned",
             "learned_distribution") with its default options, or an
             InitialState layer (e.g. `LearnedState(hidden_units=[16])`).
@@ -51,17 +68,25 @@ class ContextualRNN(keras.layers.Layer):
             the states a previous call returned (chunked, stateful use).
         training, sample, seed: see models.initial_state.
         return_state: also return the final states, in `rnn`'s structure.
+        mask: [batch, time] booleans, False at padded steps (Keras passes it
+            on from a Masking or Embedding(mask_zero=True) layer): as in
+            Keras's RNN, masked steps leave the states unchanged.
     """
 
     def __init__(self, rnn, initial_state="zero", **kwargs):
         super().__init__(**kwargs)
+        self.supports_masking = True
+        # The config keeps the layer as given (return_state and all). Keras's
+        # RNN.from_config pops "cell" from the dict it gets, hence the deep copy.
         if isinstance(rnn, dict):
-            rnn = keras.saving.deserialize_keras_object(rnn)
+            self._rnn_config = rnn
+            rnn = keras.saving.deserialize_keras_object(copy.deepcopy(rnn))
+        else:
+            self._rnn_config = keras.saving.serialize_keras_object(rnn)
         if isinstance(initial_state, dict):
             initial_state = keras.saving.deserialize_keras_object(initial_state)
-        _return_states(rnn)
-        self.rnn = rnn
         self.structure = state_structure(rnn)
+        self.rnn = _with_states(rnn, self._rnn_config)
         self.initial_state = make_initial_state(initial_state)
         if self.initial_state.state_sizes is None:
             self.initial_state.state_sizes = [int(s) for s in tree.flatten(self.structure)]
@@ -80,8 +105,10 @@ class ContextualRNN(keras.layers.Layer):
 
     def get_initial_state(self, inputs, context=None, training=None, sample=False, seed=None):
         """The strategy's h0 for this batch, in the structure `rnn` expects."""
+        # The strategy reads only the batch size: the first step carries it,
+        # without the time mask (a mask means nothing to h0).
         flat = self.initial_state(
-            inputs, context=context, training=training, sample=sample, seed=seed
+            inputs[:, :1], context=context, training=training, sample=sample, seed=seed
         )
         return tree.pack_sequence_as(self.structure, flat)
 
@@ -94,13 +121,20 @@ class ContextualRNN(keras.layers.Layer):
         sample=False,
         seed=None,
         return_state=False,
+        mask=None,
     ):
         if initial_state is None:
             initial_state = self.get_initial_state(inputs, context, training, sample, seed)
-        output, *states = self.rnn(inputs, initial_state=initial_state, training=training)
+        output, *states = self.rnn(
+            inputs, initial_state=initial_state, training=training, mask=mask
+        )
         if return_state:
             return output, tree.pack_sequence_as(self.structure, tree.flatten(states))
         return output
+
+    def compute_mask(self, inputs, mask=None):
+        # The outputs keep the time mask when they keep the time axis.
+        return mask if self.rnn.return_sequences else None
 
     def compute_output_shape(self, inputs_shape, context_shape=None, **kwargs):
         output_shape = self.rnn.compute_output_shape(inputs_shape)[0]
@@ -109,7 +143,7 @@ class ContextualRNN(keras.layers.Layer):
     def get_config(self):
         return {
             **super().get_config(),
-            "rnn": keras.saving.serialize_keras_object(self.rnn),
+            "rnn": self._rnn_config,
             "initial_state": keras.saving.serialize_keras_object(self.initial_state),
         }
 

@@ -227,3 +227,88 @@ def test_fast_weights_step_matches_the_equations():
     np.testing.assert_allclose(out, expected, atol=1e-5)
     np.testing.assert_allclose(h_new, expected, atol=1e-5)
     np.testing.assert_allclose(np.asarray(a_new).reshape(2, units, units), a_expected, atol=1e-5)
+
+
+def padded(x, extra):
+    """x with `extra` all-zero steps appended, and the mask that marks the real ones."""
+    pad = np.zeros((x.shape[0], extra, x.shape[2]), "float32")
+    mask = np.concatenate([np.ones(x.shape[:2], bool), np.zeros((x.shape[0], extra), bool)], 1)
+    return np.concatenate([x, pad], axis=1), mask
+
+
+@pytest.mark.parametrize("rnn", ["lstm", "stacked", "fast_weights"])
+@pytest.mark.parametrize("strategy", ["free", "learned"])
+def test_masked_padded_batch_equals_the_unpadded_one(rnn, strategy):
+    make, _, _ = RNNS[rnn]
+    layer = ContextualRNN(make(), STRATEGIES[strategy]())
+    expected, expected_states = layer(X, context=CONTEXT, return_state=True)
+    x, mask = padded(X, 3)
+    output, states = layer(x, context=CONTEXT, mask=mask, return_state=True)
+    np.testing.assert_allclose(output[:, :T], expected, atol=1e-5)
+    for got, want in zip(
+        keras.tree.flatten(states), keras.tree.flatten(expected_states), strict=True
+    ):
+        np.testing.assert_allclose(got, want, atol=1e-5)
+    # Without the mask the padding changes the final state, as for a bare Keras RNN.
+    unmasked = layer(x, context=CONTEXT, return_state=True)[1]
+    assert not np.allclose(keras.tree.flatten(unmasked)[0], keras.tree.flatten(states)[0])
+
+
+def test_a_masking_layer_upstream_reaches_the_rnn():
+    inputs = keras.Input((None, F))
+    masked = keras.layers.Masking(mask_value=0.0)(inputs)
+    last = ContextualRNN(keras.layers.GRU(5), "free")(masked)
+    model = keras.Model(inputs, last)
+    x, _ = padded(X, 4)
+    np.testing.assert_allclose(model(x), model(X), atol=1e-5)
+
+
+def test_the_wrapped_layer_is_not_changed_and_keeps_its_weights():
+    lstm = keras.layers.LSTM(5, return_sequences=True)
+    expected = lstm(X)
+    layer = ContextualRNN(lstm, "zero")
+    assert lstm.return_state is False and layer.rnn is not lstm
+    np.testing.assert_allclose(layer(X), expected, atol=1e-6)  # the built layer's weights
+    bidirectional = keras.layers.Bidirectional(keras.layers.LSTM(5, return_sequences=True))
+    ContextualRNN(bidirectional, "zero")
+    assert not bidirectional.return_state and not bidirectional.forward_layer.return_state
+
+
+@pytest.mark.parametrize("rnn", ["lstm", "fast_weights", "bidirectional"])
+def test_config_round_trip_gives_the_same_layer(rnn):
+    make, _, _ = RNNS[rnn]
+    layer = ContextualRNN(make(), LearnedDistributionState(hidden_units=[8], initial_scale=0.3))
+    layer(X, context=CONTEXT)
+    config = keras.saving.serialize_keras_object(layer)
+    copy = keras.saving.deserialize_keras_object(config)
+    copy(X, context=CONTEXT)
+    copy.set_weights(layer.get_weights())
+    assert keras.saving.serialize_keras_object(copy) == config
+    np.testing.assert_allclose(copy(X, context=CONTEXT), layer(X, context=CONTEXT), atol=1e-6)
+
+
+def contextual_model(rnn_layer):
+    inputs, context = keras.Input((T, F)), keras.Input((C,))
+    hidden = ContextualRNN(rnn_layer, LearnedState(hidden_units=[8]))(inputs, context=context)
+    return keras.Model([inputs, context], keras.layers.Dense(1)(hidden))
+
+
+def test_trains_under_jit_compile():
+    model = contextual_model(keras.layers.LSTM(5, return_sequences=True))
+    model.compile(optimizer="adam", loss="mse", jit_compile=True)
+    target = np.zeros((B, T, 1), "float32")
+    first = model.evaluate([X, CONTEXT], target, verbose=0)
+    model.fit([X, CONTEXT], target, epochs=5, verbose=0)
+    assert model.evaluate([X, CONTEXT], target, verbose=0) < first
+
+
+def test_runs_under_mixed_precision():
+    keras.mixed_precision.set_dtype_policy("mixed_float16")
+    try:
+        model = contextual_model(keras.layers.GRU(5, return_sequences=True))
+        output = model([X, CONTEXT])
+        model.compile(optimizer="adam", loss="mse")
+        model.fit([X, CONTEXT], np.zeros((B, T, 1), "float32"), epochs=1, verbose=0)
+    finally:
+        keras.mixed_precision.set_dtype_policy("float32")
+    assert output.dtype == "float16" and np.all(np.isfinite(np.asarray(output, "float32")))
