@@ -52,7 +52,10 @@ def compile_pipeline(
     )
     output = os.path.abspath(output)
     runner = tfx.orchestration.experimental.KubeflowV2DagRunner(
-        config=tfx.orchestration.experimental.KubeflowV2DagRunnerConfig(default_image=image),
+        # Pipeline spec schema 2.1: the current format, and the one kfp.local expects.
+        config=tfx.orchestration.experimental.KubeflowV2DagRunnerConfig(
+            default_image=image, use_pipeline_spec_2_1=True
+        ),
         output_dir=os.path.dirname(output),
         output_filename=os.path.basename(output),
     )

@@ -90,13 +90,14 @@ def module_paths(spec) -> list:
     for task in spec.root.dag.tasks.values():
         for name, parameter in task.inputs.parameters.items():
             if name in ("run_fn", "preprocessing_fn"):
-                found.append(parameter.runtime_value.constant_value.string_value)
+                found.append(parameter.runtime_value.constant.string_value)  # schema 2.1
     return found
 
 
 def test_compiled_job_has_every_component_in_the_image(compiled):
     task, job, spec = compiled
     assert job.display_name == f"seqgen-{task}-demo"
+    assert spec.schema_version == "2.1.0"
     generator = f"{task.title()}ExampleGen"
     assert set(spec.root.dag.tasks) == NODES | {generator}
     paths = class_paths(spec)
