@@ -69,7 +69,7 @@ class ModelConfig:
     @staticmethod
     def allowed(task: str) -> tuple:
         shared = ("cell", "units", "num_layers", "strategy", "context_units")
-        return shared + ("initial_scale", "noise", "noise_scale") + TASK_OPTIONS[task]
+        return shared + ("initial_scale", "noise", "noise_scale") + TASK_OPTIONS.get(task, ())
 
     def __post_init__(self):
         rules = {

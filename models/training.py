@@ -14,9 +14,11 @@ models.lcd_calibration).
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import logging
 import math
 import os
+import pkgutil
 import time
 import warnings
 from typing import Any, Dict
@@ -30,6 +32,15 @@ from tfx_bsl.public import tfxio
 from tfx_seqgen.models.model_config import InvalidModelConfig, ModelConfig
 
 _log = logging.getLogger(__name__)
+
+
+def trainer_tasks() -> tuple:
+    """Tasks the Trainer can train: each has a module models/<task>_task.py with
+    `train(fn_args, tft_output, config)` and `export(model, tft_output, directory)`."""
+    from tfx_seqgen import models
+
+    modules = (m.name for m in pkgutil.iter_modules(models.__path__))
+    return tuple(sorted(name.removesuffix("_task") for name in modules if name.endswith("_task")))
 
 
 class InvalidTrainingConfig(ValueError):
@@ -60,8 +71,8 @@ class TrainingConfig:
                 f"Trainer custom_config: {name}={value!r} is invalid; allowed: {allowed}."
             )
 
-        if self.task not in ("lcd", "art"):
-            raise bad("task", "'lcd' or 'art'")
+        if self.task not in trainer_tasks():
+            raise bad("task", f"one of {trainer_tasks()}")
         try:
             ModelConfig.from_options(self.task, self.model)
         except InvalidModelConfig as error:
@@ -195,12 +206,11 @@ def optimizer(config: TrainingConfig, learning_rate: float | None = None):
 
 def run_fn(fn_args: tfx.components.FnArgs) -> None:
     """TFX Trainer entry point: trains, then writes a SavedModel with all signatures."""
-    from tfx_seqgen.models import art_task, lcd_task  # they import this module
-
     config = TrainingConfig.from_custom_config(dict(fn_args.custom_config or {}))
     keras.utils.set_random_seed(config.seed)
     tft_output = tft.TFTransformOutput(fn_args.transform_output)
-    task = {"lcd": lcd_task, "art": art_task}[config.task]
+    # Imported here: the task modules import this one.
+    task = importlib.import_module(f"tfx_seqgen.models.{config.task}_task")
     model, history = task.train(fn_args, tft_output, config)
     os.makedirs(fn_args.serving_model_dir, exist_ok=True)
     task.export(model, tft_output, fn_args.serving_model_dir)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 from typing import Any, Dict
 
-TASKS = ("lcd", "art")
+from tfx_seqgen.pipeline.tasks import NAMES as TASKS
 
 # Data-generator parameters per config and task: keyword arguments of
 # LcdExampleGen / ArtExampleGen. Missing keys take the paper's defaults.

@@ -46,33 +46,30 @@ LCD_HEADLINES: Dict[str, Tuple[str, str]] = {
     "teacher_forced": ("predictions", "mean_squared_error"),
 }
 
-DEFAULTS: Dict[str, Dict[str, Any]] = {
-    # MSE of scaled deltas (their range is [-1, 1]) and rollout MSE in x's
-    # units (x spans [0, ~4]); predicting no change scores about 0.1 and 1.
-    # Coverage of the nominal 90% band; a band that holds the truth always
-    # is too wide to be informative.
-    "lcd": {
-        "headline": "crps",
-        "min_improvement": 0.0,
-        "max_mse": 0.01,
-        "max_rollout_mse": 0.1,
-        "min_coverage": 0.7,
-        "max_coverage": 0.99,
-    },
-    # Guessing among the query's pairs scores about 0.25; chance is 0.1.
-    "art": {"min_improvement": 0.0, "min_accuracy": 0.3},
+# Blessing parameters and their defaults, per task. LCD: MSE of scaled deltas
+# (their range is [-1, 1]) and rollout MSE in x's units (x spans [0, ~4]);
+# predicting no change scores about 0.1 and 1. Coverage of the nominal 90%
+# band; a band that holds the truth always is too wide to be informative.
+LCD_DEFAULTS: Dict[str, Any] = {
+    "headline": "crps",
+    "min_improvement": 0.0,
+    "max_mse": 0.01,
+    "max_rollout_mse": 0.1,
+    "min_coverage": 0.7,
+    "max_coverage": 0.99,
 }
+# ART: guessing among the query's pairs scores about 0.25; chance is 0.1.
+ART_DEFAULTS: Dict[str, Any] = {"min_improvement": 0.0, "min_accuracy": 0.3}
 
 
-def check_params(task: str, params: Dict[str, Any]) -> Dict[str, Any]:
-    """The task's defaults updated with `params`; bad names or values are refused."""
-    allowed = DEFAULTS[task]
-    unknown = sorted(set(params) - set(allowed))
+def check_params(defaults: Dict[str, Any], params: Dict[str, Any]) -> Dict[str, Any]:
+    """A task's `defaults` updated with `params`; bad names or values are refused."""
+    unknown = sorted(set(params) - set(defaults))
     if unknown:
         raise InvalidParameterError(
-            "Evaluator", unknown[0], params[unknown[0]], f"one of {sorted(allowed)}"
+            "Evaluator", unknown[0], params[unknown[0]], f"one of {sorted(defaults)}"
         )
-    merged = {**allowed, **params}
+    merged = {**defaults, **params}
     for name, value in merged.items():
         if name == "headline":
             if value not in LCD_HEADLINES:
@@ -85,7 +82,7 @@ def check_params(task: str, params: Dict[str, Any]) -> Dict[str, Any]:
             raise InvalidParameterError("Evaluator", name, value, "a finite number")
         if name.endswith("_coverage") and not 0 < value < 1:
             raise InvalidParameterError("Evaluator", name, value, "a number in (0, 1)")
-    if task == "lcd" and merged["min_coverage"] > merged["max_coverage"]:
+    if "min_coverage" in merged and merged["min_coverage"] > merged["max_coverage"]:
         raise InvalidParameterError(
             "Evaluator",
             "min_coverage",
@@ -131,11 +128,8 @@ def _bounded(bound: Dict[str, float]) -> tfma.MetricThreshold:
     return tfma.MetricThreshold(value_threshold=tfma.GenericValueThreshold(**bound))
 
 
-def eval_config(task: str, params: Dict[str, Any] | None = None) -> tfma.EvalConfig:
-    """The EvalConfig for `task`, thresholds from DEFAULTS updated with `params`."""
-    p = check_params(task, params or {})
-    if task == "lcd":
-        return _lcd_eval_config(p)
+def art_eval_config(p: Dict[str, Any]) -> tfma.EvalConfig:
+    """ART's EvalConfig for checked parameters `p` (see ART_DEFAULTS)."""
     model_spec = tfma.ModelSpec(
         signature_name="serving_default",
         preprocessing_function_names=["transform_features"],
@@ -177,7 +171,8 @@ LCD_METRICS = (
 )
 
 
-def _lcd_eval_config(p: Dict[str, Any]) -> tfma.EvalConfig:
+def lcd_eval_config(p: Dict[str, Any]) -> tfma.EvalConfig:
+    """LCD's EvalConfig for checked parameters `p` (see LCD_DEFAULTS)."""
     label_keys = {output: "x_target" for output, _, _ in LCD_METRICS}
     label_keys["predictions"] = "delta_scaled"
     model_spec = tfma.ModelSpec(

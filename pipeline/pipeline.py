@@ -8,18 +8,11 @@ from typing import Any, Dict, List
 from ml_metadata.proto import metadata_store_pb2
 from tfx import v1 as tfx
 
-from tfx_seqgen.components import ArtExampleGen, LcdExampleGen
 from tfx_seqgen.components.pusher import ServingPusher
-from tfx_seqgen.models import lcd_calibration
-from tfx_seqgen.models.training import InvalidTrainingConfig, TrainingConfig
-from tfx_seqgen.pipeline import evaluation
+from tfx_seqgen.models.training import TrainingConfig
+from tfx_seqgen.pipeline import tasks
 from tfx_seqgen.pipeline.configs import baseline_params
 
-GENERATORS = {"lcd": LcdExampleGen, "art": ArtExampleGen}
-PREPROCESSING_FNS = {
-    "lcd": "tfx_seqgen.models.preprocessing.lcd_preprocessing_fn",
-    "art": "tfx_seqgen.models.preprocessing.art_preprocessing_fn",
-}
 RUN_FN = "tfx_seqgen.models.trainer_module.run_fn"
 
 
@@ -34,9 +27,8 @@ def data_components(task: str, data_params: Dict[str, Any]) -> list:
     The first half of every pipeline; the benchmarks run it alone and train
     many models on its output.
     """
-    if task not in GENERATORS:
-        raise ValueError(f"task={task!r} is unknown; allowed: {', '.join(GENERATORS)}.")
-    example_gen = GENERATORS[task](**data_params)
+    record = tasks.get(task)
+    example_gen = tasks.resolve(record.example_gen)(**data_params)
     statistics_gen = tfx.components.StatisticsGen(examples=example_gen.outputs["examples"])
     schema_gen = tfx.components.SchemaGen(
         statistics=statistics_gen.outputs["statistics"], infer_feature_shape=True
@@ -47,8 +39,8 @@ def data_components(task: str, data_params: Dict[str, Any]) -> list:
     transform = tfx.components.Transform(
         examples=example_gen.outputs["examples"],
         schema=schema_gen.outputs["schema"],
-        preprocessing_fn=PREPROCESSING_FNS[task],
-        custom_config={"num_pairs": example_gen.dataset.num_pairs} if task == "art" else None,
+        preprocessing_fn=record.preprocessing_fn,
+        custom_config=record.transform_config(example_gen.dataset),
     )
     return [example_gen, statistics_gen, schema_gen, example_validator, transform]
 
@@ -73,7 +65,7 @@ def create_pipeline(
     `data_params` are the generator's keyword arguments, `training_params`
     the contextual Trainer's custom_config (the baseline's defaults to the
     same with strategy "zero") and `evaluation_params` the blessing's
-    thresholds (pipeline.evaluation.DEFAULTS). All are checked here, so a bad
+    thresholds (the task's evaluation defaults, see pipeline.tasks). All are checked here, so a bad
     value fails before any component runs. A blessed model is pushed to
     `<serving_dir>/<task>/<version>/` (default serving_dir:
     `<pipeline_root>/serving`), where TF Serving can poll for it.
@@ -84,15 +76,9 @@ def create_pipeline(
     baseline = baseline_training_params or baseline_params(training_params)
     for params in (training_params, baseline):
         TrainingConfig.from_custom_config(params)  # fail now, not in the Trainer
-    if task == "lcd" and training_params.get("calibrate_band"):
-        periods = example_gen.dataset.train_periods
-        if not lcd_calibration.held_out_periods(periods):
-            raise InvalidTrainingConfig(
-                f"calibrate_band=True needs at least 3 training periods, to hold one out "
-                f"between two others; train_periods={list(periods)}. Add periods or set "
-                "--train calibrate_band=false."
-            )
-    eval_config = evaluation.eval_config(task, evaluation_params)
+    record = tasks.get(task)
+    record.check_training(training_params, example_gen.dataset)
+    eval_config = record.eval_config(evaluation_params)
     trainer, baseline_trainer = (
         tfx.components.Trainer(
             run_fn=RUN_FN,

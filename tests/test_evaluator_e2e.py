@@ -8,7 +8,7 @@ import tensorflow as tf
 
 from tests.conftest import TINY_RUNS
 from tests.helpers import probe, read_examples
-from tfx_seqgen.pipeline import evaluation, local_runs
+from tfx_seqgen.pipeline import evaluation, local_runs, tasks
 from tfx_seqgen.pipeline.evaluation_report import format_report
 from tfx_seqgen.pipeline.run_summary import SKIPPED, output_of
 
@@ -64,7 +64,8 @@ def test_metrics_are_what_the_models_score_on_the_eval_split(tiny_run):
 def test_blessing_is_recorded_and_follows_from_the_metrics(tiny_run):
     task, run = tiny_run
     result = local_runs.evaluation(run)
-    params = evaluation.check_params(task, TINY_RUNS[task]["evaluation_overrides"])
+    defaults = tasks.resolve(tasks.get(task).evaluation_defaults)
+    params = evaluation.check_params(defaults, TINY_RUNS[task]["evaluation_overrides"])
     overall = {r.metric: r for r in result.rows if r.slice_name == "overall"}
     if task == "lcd":
         headline = overall["CRPS (sampled)"]

@@ -162,6 +162,7 @@ def _run(args: argparse.Namespace) -> int:
         evaluation_report,
         local_runs,  # imports TFX; kept out of `seqgen --help`
         run_summary,
+        tasks,
     )
 
     result = local_runs.run(
@@ -181,8 +182,9 @@ def _run(args: argparse.Namespace) -> int:
     print(
         evaluation_report.format_report(local_runs.evaluation(result), local_runs.pushed_to(result))
     )
-    if args.task == "lcd":
-        print("\n" + local_runs.show_trajectories(result))
+    view = tasks.get(args.task).closing_view
+    if view:
+        print("\n" + tasks.resolve(view)(result))
     return 0
 
 
