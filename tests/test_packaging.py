@@ -89,3 +89,89 @@ print(",".join(configs.TASKS))
     result = run_in(template_project, site, "-c", script)
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip().splitlines()[-1] == "lcd,art"
+
+
+TEMPLATE_PIPELINE = """
+import sys
+
+from tfx import v1 as tfx
+
+import models.features  # the template's own packages, imported first
+import pipeline.configs
+from tfx_seqgen.components import LcdExampleGen
+from tfx_seqgen.pipeline.pipeline import RUN_FN, data_components
+
+assert models.features.__file__.startswith(sys.argv[2]), models.features.__file__
+root = sys.argv[1]
+components = data_components(
+    "lcd", dict(train_per_period=20, eval_per_period=5, length=8, train_periods=[0.5, 1.5])
+)
+assert isinstance(components[0], LcdExampleGen)
+transform = components[-1]
+trainer = tfx.components.Trainer(
+    run_fn=RUN_FN,
+    examples=transform.outputs["transformed_examples"],
+    transform_graph=transform.outputs["transform_graph"],
+    custom_config={"task": "lcd", "epochs": 1, "batch_size": 8,
+                   "model": {"units": 4, "context_units": [4]}},
+)
+metadata = tfx.orchestration.metadata.sqlite_metadata_connection_config(root + "/mlmd.sqlite")
+tfx.orchestration.LocalDagRunner().run(
+    tfx.dsl.Pipeline(
+        pipeline_name="penguin-with-seqgen",
+        pipeline_root=root,
+        components=[*components, trainer],
+        metadata_connection_config=metadata,
+    )
+)
+"""
+
+
+@pytest.mark.e2e
+def test_a_pipeline_with_our_components_runs_from_a_template_project(
+    template_project, tmp_path_factory
+):
+    """In a fresh environment made from the lock plus the built package alone, a
+    pipeline of our LcdExampleGen, Transform and Trainer module runs from the
+    root of a project whose own `models` and `pipeline` come first on sys.path."""
+    import ml_metadata as mlmd
+
+    env_dir = tmp_path_factory.mktemp("env") / "venv"
+    run = lambda *args: subprocess.run(args, check=True, capture_output=True, text=True)  # noqa: E731
+    run(UV, "venv", "--python", sys.executable, str(env_dir))
+    python = str(env_dir / "bin" / "python")
+    # The lock less uv itself (a tool of the set-up, not a dependency; its
+    # wheel may not be in uv's cache, and the network may be off).
+    lock = env_dir.parent / "lock.txt"
+    lines = (ROOT / "requirements/lock.txt").read_text().splitlines(keepends=True)
+    lock.write_text("".join(line for line in lines if not line.startswith("uv==")))
+    run(UV, "pip", "sync", "--offline", "--python", python, str(lock))
+    source = tmp_path_factory.mktemp("wheel-source") / "tfx-seqgen"
+    shutil.copytree(
+        ROOT,
+        source,
+        ignore=shutil.ignore_patterns(
+            ".git", ".venv", "runs", "build", "*.egg-info", "__pycache__", ".*_cache"
+        ),
+    )
+    run(UV, "pip", "install", "--offline", "--no-deps", "--python", python, str(source))
+    root = tmp_path_factory.mktemp("pipeline-root")
+    result = subprocess.run(
+        [python, "-c", TEMPLATE_PIPELINE, str(root), str(template_project)],
+        cwd=template_project,
+        env={**os.environ, "PYTHONPATH": str(template_project)},
+        capture_output=True,
+        text=True,
+        timeout=1200,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    store = mlmd.MetadataStore(
+        mlmd.proto.ConnectionConfig(
+            sqlite=mlmd.proto.SqliteMetadataSourceConfig(filename_uri=str(root / "mlmd.sqlite"))
+        )
+    )
+    executions = store.get_executions()
+    assert len(executions) == 6  # generator, statistics, schema, validator, transform, trainer
+    assert all(e.last_known_state == mlmd.proto.Execution.COMPLETE for e in executions)
+    (model,) = store.get_artifacts_by_type("Model")
+    assert os.path.exists(os.path.join(model.uri, "Format-Serving", "saved_model.pb"))
