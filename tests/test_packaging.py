@@ -15,16 +15,22 @@ TEMPLATE_NAMES = {"models", "pipeline", "local_runner.py", "kubeflow_runner.py"}
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory):
-    """The package built from a clean copy of the sources and installed alone into a folder."""
-    source = tmp_path_factory.mktemp("source") / "tfx-seqgen"
+def source(tmp_path_factory):
+    """A clean copy of the sources: no build leftovers can slip into the package."""
+    copy = tmp_path_factory.mktemp("source") / "tfx-seqgen"
     shutil.copytree(
         ROOT,
-        source,
+        copy,
         ignore=shutil.ignore_patterns(
             ".git", ".venv", "runs", "build", "*.egg-info", "__pycache__", ".*_cache"
         ),
     )
+    return copy
+
+
+@pytest.fixture(scope="module")
+def site(source, tmp_path_factory):
+    """The package built from the sources and installed alone into a folder."""
     target = tmp_path_factory.mktemp("site")
     subprocess.run(
         [UV, "pip", "install", "--python", sys.executable, "--no-deps", "--target", target, source],
@@ -129,7 +135,7 @@ tfx.orchestration.LocalDagRunner().run(
 
 @pytest.mark.e2e
 def test_a_pipeline_with_our_components_runs_from_a_template_project(
-    template_project, tmp_path_factory
+    source, template_project, tmp_path_factory
 ):
     """In a fresh environment made from the lock plus the built package alone, a
     pipeline of our LcdExampleGen, Transform and Trainer module runs from the
@@ -146,14 +152,6 @@ def test_a_pipeline_with_our_components_runs_from_a_template_project(
     lines = (ROOT / "requirements/lock.txt").read_text().splitlines(keepends=True)
     lock.write_text("".join(line for line in lines if not line.startswith("uv==")))
     run(UV, "pip", "sync", "--offline", "--python", python, str(lock))
-    source = tmp_path_factory.mktemp("wheel-source") / "tfx-seqgen"
-    shutil.copytree(
-        ROOT,
-        source,
-        ignore=shutil.ignore_patterns(
-            ".git", ".venv", "runs", "build", "*.egg-info", "__pycache__", ".*_cache"
-        ),
-    )
     run(UV, "pip", "install", "--offline", "--no-deps", "--python", python, str(source))
     root = tmp_path_factory.mktemp("pipeline-root")
     result = subprocess.run(
