@@ -73,7 +73,7 @@ REGISTRY: Dict[str, Task] = {
             evaluation_defaults="tfx_seqgen.pipeline.evaluation.LCD_DEFAULTS",
             eval_config_fn="tfx_seqgen.pipeline.evaluation.lcd_eval_config",
             check_training=_check_lcd_training,
-            closing_view="tfx_seqgen.pipeline.local_runs.show_trajectories",
+            closing_view="tfx_seqgen.serving.demo.show_trajectories",
         ),
         Task(
             name="art",

@@ -8,7 +8,8 @@ import pytest
 from tests.conftest import TINY_RUNS
 from tests.helpers import probe
 from tfx_seqgen.models.training import TrainingConfig
-from tfx_seqgen.pipeline import local_runs, run_views
+from tfx_seqgen.pipeline import run_views
+from tfx_seqgen.serving import demo
 
 
 @pytest.fixture(scope="module")
@@ -88,7 +89,7 @@ def test_signatures_work_with_tensorflow_alone(trained, trainer):
 @pytest.mark.parametrize("tiny_run", ["lcd"], indirect=True)
 def test_trained_generator_draws_trajectories_for_every_eval_period(trained):
     _, run, _ = trained
-    report = local_runs.show_trajectories(run)
+    report = demo.show_trajectories(run)
     for period in run.data_params.get("eval_periods", [1.0, 2.0, 3.0, 4.0]):
         assert f"{period:>6.2f} " in report
     assert os.path.getsize(os.path.join(run.pipeline_root, "trajectories.png")) > 1000
