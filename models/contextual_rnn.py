@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import random
 
 import keras
 from keras import tree
@@ -42,7 +43,18 @@ def _with_states(rnn: keras.layers.Layer, config: dict) -> keras.layers.Layer:
             }
         return config
 
+    # Keras draws the default seed of every initializer and seed generator it
+    # constructs from Python's `random`. The copy must not move that stream
+    # (the models built after it would start from other weights), and it must
+    # start from the weights the caller's layer would have: it takes over that
+    # layer's initializers, whose seeds were drawn when the caller made it.
+    stream = random.getstate()
     with_states = keras.saving.deserialize_keras_object(switch_on(config))
+    random.setstate(stream)
+    for original, copied in zip(rnn._flatten_layers(), with_states._flatten_layers(), strict=True):
+        for name, value in vars(original).items():
+            if isinstance(value, keras.initializers.Initializer):
+                setattr(copied, name, value)
     if rnn.built:
         with_states.build_from_config(rnn.get_build_config())
         with_states.set_weights(rnn.get_weights())
