@@ -35,7 +35,7 @@ import tensorflow as tf  # noqa: E402
 import tensorflow_transform as tft  # noqa: E402
 
 from benchmarks import art_quality, harness, lcd_quality  # noqa: E402
-from tfx_seqgen.models.training import EpochLogger, TrainingConfig, make_dataset  # noqa: E402
+from tfx_seqgen.models.training import EpochLogger, TrainingConfig, TrainingData  # noqa: E402
 
 TASK_MODULES = {"lcd": lcd_quality, "art": art_quality}
 # The demo's pipeline, tiny, for --quick: the same overrides as the e2e tests' runs.
@@ -57,9 +57,9 @@ def in_memory(data: harness.PreparedData, params: dict, split: str):
     tft_output = tft.TFTransformOutput(data.transform_graph_uri)
     with tempfile.TemporaryDirectory() as work_dir:
         fn_args = harness.trainer_fn_args(data, params, work_dir)
-        files = fn_args.train_files if split == "train" else fn_args.eval_files
-        task = harness.TASKS[data.task]
-        batches = list(make_dataset(fn_args, tft_output, files, config, False, task.to_model))
+        to_model = harness.TASKS[data.task].to_model
+        dataset = TrainingData(fn_args, tft_output, config).dataset(split, False, to_model)
+        batches = list(dataset.as_numpy_iterator())
     return tf.nest.map_structure(lambda *parts: np.concatenate(parts), *batches)
 
 

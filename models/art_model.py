@@ -3,6 +3,12 @@
 Tokens are embedded; learned strategies condition h0 on the embedding of the
 first token through the shared embedding (the paper's context network ψ(x0)).
 The output is logits over the ten digits.
+
+Two options follow the paper's own ART code rather than Keras's defaults:
+`embedding_initializer="zeros"` (its embedding starts at zero) and
+`head_units=100` (a ReLU layer between the RNN and the logits, both
+He-initialized). Its third difference, the fast-weight update, is the Fast
+Weights cell's `update_with_preliminary`, set through `cell_options`.
 """
 
 from __future__ import annotations
@@ -31,6 +37,8 @@ class ArtModel(TaskModel):
         noise: str | None = None,
         noise_scale: float = 0.1,
         seed: int | None = None,
+        embedding_initializer: str = "uniform",
+        head_units: int = 0,
         **kwargs,
     ):
         if not isinstance(vocab_size, int) or vocab_size < 1:
@@ -48,16 +56,38 @@ class ArtModel(TaskModel):
             return_sequences=False,
             **kwargs,
         )
+        if isinstance(head_units, bool) or not isinstance(head_units, int) or head_units < 0:
+            raise ValueError(f"head_units={head_units!r} is invalid; allowed: an integer >= 0.")
         self.vocab_size, self.embedding_dim = vocab_size, embedding_dim
-        self.embedding = keras.layers.Embedding(vocab_size, embedding_dim, name="embedding")
-        self.head = keras.layers.Dense(NUM_DIGITS, name="logits")
+        self.embedding_initializer, self.head_units = embedding_initializer, head_units
+        self.embedding = keras.layers.Embedding(
+            vocab_size,
+            embedding_dim,
+            embeddings_initializer=embedding_initializer,
+            name="embedding",
+        )
+        # The paper's head: a He-initialized ReLU layer, then He-initialized logits.
+        self.hidden_head = (
+            keras.layers.Dense(head_units, "relu", kernel_initializer="he_normal", name="hidden")
+            if head_units
+            else None
+        )
+        self.head = keras.layers.Dense(
+            NUM_DIGITS,
+            kernel_initializer="he_normal" if head_units else "glorot_uniform",
+            name="logits",
+        )
 
     def build(self, input_shape):
         batch, time = input_shape[0], input_shape[1]
         dim = self.embedding_dim
         self.embedding.build((batch, time))
         self.rnn.build((batch, time, dim), (batch, dim))
-        self.head.build((batch, self.options["units"]))
+        features = self.options["units"]
+        if self.hidden_head is not None:
+            self.hidden_head.build((batch, features))
+            features = self.head_units
+        self.head.build((batch, features))
         self.built = True
 
     def call(self, tokens, training=None, sample=False, seed=None):
@@ -65,6 +95,8 @@ class ArtModel(TaskModel):
         hidden = self.rnn(
             embedded, context=embedded[:, 0], training=training, sample=sample, seed=seed
         )
+        if self.hidden_head is not None:
+            hidden = self.hidden_head(hidden)
         return self.head(hidden)
 
     def get_config(self):
@@ -72,4 +104,6 @@ class ArtModel(TaskModel):
             **super().get_config(),
             "vocab_size": self.vocab_size,
             "embedding_dim": self.embedding_dim,
+            "embedding_initializer": self.embedding_initializer,
+            "head_units": self.head_units,
         }

@@ -16,7 +16,7 @@ import tensorflow_transform as tft
 
 from tfx_seqgen.models.art_model import ArtModel
 from tfx_seqgen.models.preprocessing import ART_OOV_BUCKETS, ART_VOCABULARY
-from tfx_seqgen.models.training import TrainingConfig, fit, make_dataset, optimizer
+from tfx_seqgen.models.training import TrainingConfig, TrainingData, fit, optimizer
 
 
 def to_model(features):
@@ -31,14 +31,18 @@ def compiled_model(config: TrainingConfig, tft_output: tft.TFTransformOutput) ->
         optimizer=optimizer(config),
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
         metrics=["accuracy"],
+        jit_compile=config.jit_compile_for(model.options["cell"]),
     )
     return model
 
 
 def train(fn_args, tft_output: tft.TFTransformOutput, config: TrainingConfig):
     model = compiled_model(config, tft_output)
-    train_data = make_dataset(fn_args, tft_output, fn_args.train_files, config, True, to_model)
-    eval_data = make_dataset(fn_args, tft_output, fn_args.eval_files, config, False, to_model)
+    data = TrainingData(fn_args, tft_output, config)
+    train_data, eval_data = (
+        data.dataset("train", True, to_model),
+        data.dataset("eval", False, to_model),
+    )
     name = f"art/{config.model.get('strategy', 'learned')}"
     return model, fit(model, train_data, eval_data, config, fn_args, name)
 

@@ -9,6 +9,10 @@ that attends to the recent past through A:
     h_{s+1}   = f(LN(W h(t) + C x(t) + b + A(t) h_s)),   s = 0..inner_steps-1
     h(t+1)    = h_S
 
+That is Ba et al.'s equation. The contextual RNN paper's code updates A with
+the preliminary new state instead, A(t) = decay * A(t-1) + rate * h_0 h_0^T:
+`update_with_preliminary=True`.
+
 The state is (h, A) with A flattened to units * units, so Keras's RNN
 machinery and the initial-state strategies treat it like any other state.
 """
@@ -31,6 +35,7 @@ class FastWeightsCell(keras.layers.Layer):
         inner_steps: int = 1,
         use_layer_norm: bool = True,
         activation: str = "relu",
+        update_with_preliminary: bool = False,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -45,6 +50,7 @@ class FastWeightsCell(keras.layers.Layer):
         self.fast_learning_rate = float(fast_learning_rate)
         self.inner_steps = inner_steps
         self.use_layer_norm = use_layer_norm
+        self.update_with_preliminary = bool(update_with_preliminary)
         self.activation = keras.activations.get(activation)
         self.state_size = [units, units * units]
         self.output_size = units
@@ -69,10 +75,11 @@ class FastWeightsCell(keras.layers.Layer):
 
     def call(self, inputs, states, training=False):
         h, flat_a = states[0], states[1]
-        a = ops.reshape(flat_a, (-1, self.units, self.units))
-        a = self.decay * a + self.fast_learning_rate * ops.einsum("bi,bj->bij", h, h)
         slow = ops.matmul(h, self.recurrent_kernel) + ops.matmul(inputs, self.kernel) + self.bias
         inner = self.activation(slow)
+        stored = inner if self.update_with_preliminary else h
+        a = ops.reshape(flat_a, (-1, self.units, self.units))
+        a = self.decay * a + self.fast_learning_rate * ops.einsum("bi,bj->bij", stored, stored)
         for _ in range(self.inner_steps):
             pre = slow + ops.einsum("bij,bj->bi", a, inner)
             inner = self.activation(self.layer_norm(pre) if self.layer_norm is not None else pre)
@@ -87,4 +94,5 @@ class FastWeightsCell(keras.layers.Layer):
             "inner_steps": self.inner_steps,
             "use_layer_norm": self.use_layer_norm,
             "activation": keras.activations.serialize(self.activation),
+            "update_with_preliminary": self.update_with_preliminary,
         }

@@ -35,8 +35,8 @@ from tfx_seqgen.models.preprocessing import SCALING_KEYS, scale, unscale
 from tfx_seqgen.models.training import (
     InvalidTrainingConfig,
     TrainingConfig,
+    TrainingData,
     fit,
-    make_dataset,
     optimizer,
 )
 
@@ -63,7 +63,11 @@ def compiled_model(config: TrainingConfig, tft_output: tft.TFTransformOutput) ->
     """The model `train` fits, compiled as it compiles it."""
     del tft_output  # LCD needs nothing from the transform to build its model
     model = LcdModel(seed=config.seed, **config.model)
-    model.compile(optimizer=optimizer(config), loss="mse")
+    model.compile(
+        optimizer=optimizer(config),
+        loss="mse",
+        jit_compile=config.jit_compile_for(model.options["cell"]),
+    )
     return model
 
 
@@ -95,39 +99,38 @@ def train(fn_args, tft_output: tft.TFTransformOutput, config: TrainingConfig):
     are in the history with a `rollout_` prefix.
     """
     name = f"lcd/{config.model.get('strategy', 'learned_distribution')}"
-    model, history = _train_model(fn_args, tft_output, config, name)
+    data = TrainingData(fn_args, tft_output, config)
+    model, history = _train_model(data, name)
     if config.calibrate_band and model.rnn.strategy.samples_h0:
-        model.band_scale = _calibrate(fn_args, tft_output, config, name)
+        model.band_scale = _calibrate(data, name)
         _log.info("%s: band multipliers per step %s", name, np.round(model.band_scale, 3))
     return model, history
 
 
-def _train_model(fn_args, tft_output, config: TrainingConfig, name: str, held_out=(), logs=""):
+def _train_model(data: TrainingData, name: str, held_out=(), logs=""):
     """One model through both phases; `held_out` scaled periods are left out of training.
 
     TensorBoard logs go to the `logs` subdirectory of model_run (the free-running
     phase's to `free_running/` under it).
     """
+    config, tft_output = data.config, data.tft_output
     model = compiled_model(config, tft_output)
+    periods = tf.constant(held_out, tf.float32)
+
+    def keep(features):
+        gap = tf.abs(tf.cast(features["period_scaled"], tf.float32)[:, None] - periods[None])
+        return tf.reduce_all(gap > 1e-4, axis=1)
 
     def fit_on(trained, to, label, **options):
-        def data(files, shuffle):
-            dataset = make_dataset(fn_args, tft_output, files, config, shuffle, lambda f: f)
-            if held_out:  # filtered row by row, so no batch is left empty
-                periods = tf.constant(held_out, tf.float32)
-                dataset = (
-                    dataset.unbatch()
-                    .filter(lambda f: tf.reduce_all(tf.abs(f["period_scaled"] - periods) > 1e-4))
-                    .batch(config.batch_size)
-                )
-            return dataset.map(to)
+        def split(name, shuffle):
+            return data.dataset(name, shuffle, to, keep if held_out else None)
 
         return fit(
             trained,
-            data(fn_args.train_files, True),
-            data(fn_args.eval_files, False),
+            split("train", True),
+            split("eval", False),
             config,
-            fn_args,
+            data.fn_args,
             label,
             **options,
         )
@@ -156,10 +159,11 @@ def _train_model(fn_args, tft_output, config: TrainingConfig, name: str, held_ou
     return model, history
 
 
-def _calibrate(fn_args, tft_output, config: TrainingConfig, name: str) -> np.ndarray:
+def _calibrate(data: TrainingData, name: str) -> np.ndarray:
     """Band multipliers from a fold model trained without every other interior period."""
+    config, tft_output = data.config, data.tft_output
     s = _scaling(tft_output)
-    features = _read_all(fn_args, tft_output, fn_args.train_files, config)
+    features = data.features("train")
     period = unscale(features["period_scaled"], s["period_min"], s["period_max"])
     held_out = lcd_calibration.held_out_periods(np.round(period, 6))
     if not held_out:
@@ -172,9 +176,7 @@ def _calibrate(fn_args, tft_output, config: TrainingConfig, name: str) -> np.nda
     # The fold starts from the seed's state, not from wherever training left the
     # global generators, so the band depends on the seed alone.
     keras.utils.set_random_seed(config.seed)
-    fold, _ = _train_model(
-        fn_args, tft_output, config, f"{name} fold", held_out=scaled, logs="calibration_fold"
-    )
+    fold, _ = _train_model(data, f"{name} fold", held_out=scaled, logs="calibration_fold")
     rows = np.isin(np.round(period, 6), held_out)
     x0 = unscale(features["x_scaled"][rows, :1], s["x_min"], s["x_max"])
     x = np.concatenate([x0, features["x_target"][rows]], axis=1)
@@ -182,13 +184,6 @@ def _calibrate(fn_args, tft_output, config: TrainingConfig, name: str) -> np.nda
     return lcd_calibration.band_scale(
         serving._sample, lambda *a: serving._rollout(*a, sample=False), x, period[rows]
     )
-
-
-def _read_all(fn_args, tft_output, files, config: TrainingConfig) -> dict:
-    """A split's transformed features as NumPy arrays (LCD's fit in memory)."""
-    dataset = make_dataset(fn_args, tft_output, files, config, False, lambda f: f)
-    batches = list(dataset.as_numpy_iterator())
-    return {key: np.concatenate([b[key] for b in batches]) for key in batches[0]}
 
 
 def _scaling(tft_output: tft.TFTransformOutput) -> dict:

@@ -10,14 +10,23 @@ own arguments too; this is the one place that knows every option's rule.
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import math
 from typing import Any, Dict, Tuple
 
-from tfx_seqgen.models.cells import CELLS
+from tfx_seqgen.models.art_model import ArtModel
+from tfx_seqgen.models.cells import CELLS, cell_option_names
 from tfx_seqgen.models.initial_state import NOISE_KINDS, STRATEGIES
+from tfx_seqgen.models.lcd_model import LcdModel
 
 # Options one task's model has and the other's does not.
-TASK_OPTIONS = {"lcd": ("context_every_step",), "art": ("embedding_dim",)}
+TASK_OPTIONS = {
+    "lcd": ("context_every_step",),
+    "art": ("embedding_dim", "embedding_initializer", "head_units"),
+}
+MODEL_CLASSES = {"lcd": LcdModel, "art": ArtModel}
+# Keras's default for embeddings, and the paper's ART code's.
+EMBEDDING_INITIALIZERS = ("uniform", "zeros")
 
 
 class InvalidModelConfig(ValueError):
@@ -46,8 +55,12 @@ class ModelConfig:
     initial_scale: float | None = None
     noise: str | None = None
     noise_scale: float | None = None
+    unroll: bool | None = None
+    cell_options: Dict[str, Any] | None = None
     context_every_step: bool | None = None
     embedding_dim: int | None = None
+    embedding_initializer: str | None = None
+    head_units: int | None = None
 
     @classmethod
     def from_options(cls, task: str, options: Dict[str, Any]) -> ModelConfig:
@@ -69,7 +82,8 @@ class ModelConfig:
     @staticmethod
     def allowed(task: str) -> tuple:
         shared = ("cell", "units", "num_layers", "strategy", "context_units")
-        return shared + ("initial_scale", "noise", "noise_scale") + TASK_OPTIONS.get(task, ())
+        shared += ("initial_scale", "noise", "noise_scale", "unroll", "cell_options")
+        return shared + TASK_OPTIONS.get(task, ())
 
     def __post_init__(self):
         rules = {
@@ -85,9 +99,34 @@ class ModelConfig:
             "noise": (lambda v: v in NOISE_KINDS, f"None or one of {NOISE_KINDS}"),
             "noise_scale": (_positive_number, "a finite number greater than 0"),
             "context_every_step": (lambda v: isinstance(v, bool), "true or false"),
+            "unroll": (
+                lambda v: isinstance(v, bool),
+                "None (the cell's measured choice), true or false",
+            ),
+            "cell_options": (
+                lambda v: isinstance(v, dict),
+                "a dict of the cell's keyword arguments",
+            ),
             "embedding_dim": (_positive_int, "an integer at least 1"),
+            "embedding_initializer": (
+                lambda v: v in EMBEDDING_INITIALIZERS,
+                f"one of {EMBEDDING_INITIALIZERS}",
+            ),
+            "head_units": (
+                lambda v: _positive_int(v) or v == 0,
+                "0 (logits straight from the RNN) or an integer at least 1 (a ReLU layer first)",
+            ),
         }
         for name, (valid, allowed) in rules.items():
             value = getattr(self, name)
             if value is not None and not valid(value):
                 raise InvalidModelConfig(f"model.{name}={value!r} is invalid; allowed: {allowed}.")
+        if self.cell_options:
+            model_class = MODEL_CLASSES[self.task]
+            cell = self.cell or inspect.signature(model_class).parameters["cell"].default
+            unknown = sorted(set(self.cell_options) - set(cell_option_names(cell)))
+            if unknown:
+                raise InvalidModelConfig(
+                    f"model.cell_options {unknown} are unknown for cell {cell!r}; "
+                    f"allowed: {list(cell_option_names(cell))}."
+                )

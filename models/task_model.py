@@ -1,4 +1,9 @@
-"""What the LCD and ART models share: a configured ContextualRNN and its config."""
+"""What the LCD and ART models share: a configured ContextualRNN and its config.
+
+Options every task model takes besides its own: those below, plus `unroll`
+(None: the cell's measured choice, cells.FASTEST_LOOP) and `cell_options`
+(the cell's own keyword arguments, e.g. Fast Weights' `update_with_preliminary`).
+"""
 
 from __future__ import annotations
 
@@ -27,6 +32,8 @@ class TaskModel(keras.Model):
         noise_scale: float,
         seed: int | None,
         return_sequences: bool,
+        unroll: bool | None = None,
+        cell_options: dict | None = None,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -40,12 +47,16 @@ class TaskModel(keras.Model):
             noise=noise,
             noise_scale=noise_scale,
             seed=seed,
+            unroll=unroll,
+            cell_options=dict(cell_options or {}),
         )
         strategy_layer = initial_state_for(
             strategy, context_units, initial_scale, noise, noise_scale, seed
         )
         self.rnn = ContextualRNN(
-            make_rnn(cell, units, num_layers, return_sequences), strategy_layer, name="rnn"
+            make_rnn(cell, units, num_layers, return_sequences, unroll, cell_options),
+            strategy_layer,
+            name="rnn",
         )
 
     def get_config(self):

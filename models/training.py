@@ -9,6 +9,13 @@ rollout_mean_path (also train the mean-h0 path's absolute error) and
 eval_samples (trajectories per example that the `evaluate` signature
 scores) and calibrate_band (fit the sampled band out of sample, see
 models.lcd_calibration).
+
+Speed switches, each on where it was measured to pay (benchmarks/
+pipeline_speed.py): cache_data (read the transformed splits once into memory
+and shuffle there, instead of streaming the files every epoch), jit_compile
+(XLA-compiled train and eval steps) and, among the model options, unroll
+(the recurrent loop unrolled). jit_compile and unroll default to None: the
+cell's measured choice, `cells.FASTEST_LOOP`.
 """
 
 from __future__ import annotations
@@ -21,14 +28,16 @@ import os
 import pkgutil
 import time
 import warnings
-from typing import Any, Dict
+from typing import Any, Callable, Dict
 
 import keras
+import numpy as np
 import tensorflow as tf
 import tensorflow_transform as tft
 from tfx import v1 as tfx
 from tfx_bsl.public import tfxio
 
+from tfx_seqgen.models.cells import FASTEST_LOOP
 from tfx_seqgen.models.model_config import InvalidModelConfig, ModelConfig
 
 _log = logging.getLogger(__name__)
@@ -63,6 +72,8 @@ class TrainingConfig:
     rollout_mean_path: bool = False
     eval_samples: int = 100
     calibrate_band: bool = False
+    cache_data: bool = True
+    jit_compile: bool | None = None
 
     def __post_init__(self):
         def bad(name, allowed):
@@ -99,11 +110,19 @@ class TrainingConfig:
                 raise bad(name, "a finite number greater than 0")
         if self.clip_norm is not None and not (0 < self.clip_norm < math.inf):
             raise bad("clip_norm", "None or a finite number greater than 0")
-        for name in ("calibrate_band", "rollout_mean_path"):
+        for name in ("calibrate_band", "rollout_mean_path", "cache_data"):
             if not isinstance(getattr(self, name), bool):
                 raise bad(name, "true or false")
+        if self.jit_compile is not None and not isinstance(self.jit_compile, bool):
+            raise bad("jit_compile", "None (the cell's measured choice), true or false")
         if self.stop_at_accuracy is not None and not 0 < self.stop_at_accuracy <= 1:
             raise bad("stop_at_accuracy", "None or a number in (0, 1]")
+
+    def jit_compile_for(self, cell: str) -> bool:
+        """Whether to XLA-compile the steps of a model with this cell."""
+        if self.jit_compile is not None:
+            return self.jit_compile
+        return FASTEST_LOOP[cell].jit_compile
 
     @classmethod
     def from_custom_config(cls, custom_config: Dict[str, Any]) -> TrainingConfig:
@@ -156,22 +175,87 @@ class StopAtAccuracy(keras.callbacks.Callback):
             self.model.stop_training = True
 
 
-def make_dataset(
-    fn_args: tfx.components.FnArgs,
-    tft_output: tft.TFTransformOutput,
-    files,
-    config: TrainingConfig,
-    shuffle: bool,
-    to_model,
-) -> tf.data.Dataset:
-    """Transformed examples read through the Trainer's data accessor, one pass."""
-    options = tfxio.TensorFlowDatasetOptions(
-        batch_size=config.batch_size, shuffle=shuffle, shuffle_seed=config.seed, num_epochs=1
-    )
-    dataset = fn_args.data_accessor.tf_dataset_factory(
-        files, options, tft_output.transformed_metadata.schema
-    )
-    return dataset.map(to_model).prefetch(tf.data.AUTOTUNE)
+class TrainingData:
+    """The Trainer's transformed splits, as the models' tf.data pipelines.
+
+    With `config.cache_data` each split is read once through the Trainer's
+    data accessor and kept in memory as NumPy arrays (the paper's LCD and ART
+    splits take a few MB); every epoch then shuffles row indices with the
+    config's seed and gathers whole batches, so no epoch waits on parsing
+    files. Without it each epoch streams the files, shuffled by TFX's reader,
+    for splits too large to hold.
+    """
+
+    SPLITS = ("train", "eval")
+
+    def __init__(
+        self,
+        fn_args: tfx.components.FnArgs,
+        tft_output: tft.TFTransformOutput,
+        config: TrainingConfig,
+    ):
+        self.fn_args, self.tft_output, self.config = fn_args, tft_output, config
+        self._files = {"train": fn_args.train_files, "eval": fn_args.eval_files}
+        self._features: Dict[str, Dict[str, np.ndarray]] = {}
+
+    def _stream(self, split: str, shuffle: bool) -> tf.data.Dataset:
+        config = self.config
+        options = tfxio.TensorFlowDatasetOptions(
+            batch_size=config.batch_size, shuffle=shuffle, shuffle_seed=config.seed, num_epochs=1
+        )
+        return self.fn_args.data_accessor.tf_dataset_factory(
+            self._files[split], options, self.tft_output.transformed_metadata.schema
+        )
+
+    def features(self, split: str) -> Dict[str, np.ndarray]:
+        """A split's transformed features, all rows, in file order (read once)."""
+        if split not in self.SPLITS:
+            raise ValueError(f"split={split!r} is invalid; allowed: one of {self.SPLITS}.")
+        if split not in self._features:
+            batches = list(self._stream(split, shuffle=False).as_numpy_iterator())
+            self._features[split] = {
+                key: np.concatenate([batch[key] for batch in batches]) for key in batches[0]
+            }
+        return self._features[split]
+
+    def dataset(
+        self,
+        split: str,
+        shuffle: bool,
+        to_model: Callable,
+        keep: Callable[[Dict[str, tf.Tensor]], tf.Tensor] | None = None,
+    ) -> tf.data.Dataset:
+        """Batches of `to_model(features)`, one pass.
+
+        `keep(features)` maps a batch of features to a bool per row (TensorFlow
+        ops); rows where it is False are left out.
+        """
+        if not self.config.cache_data:
+            dataset = self._stream(split, shuffle)
+            if keep is not None:  # filtered row by row, so no batch is left empty
+                one_row = lambda f: tf.nest.map_structure(lambda t: t[None], f)  # noqa: E731
+                dataset = (
+                    dataset.unbatch()
+                    .filter(lambda f: keep(one_row(f))[0])
+                    .batch(self.config.batch_size)
+                )
+            return dataset.map(to_model).prefetch(tf.data.AUTOTUNE)
+        features = self.features(split)
+        if keep is not None:
+            rows = np.asarray(keep(features))
+            features = {key: value[rows] for key, value in features.items()}
+        count = len(next(iter(features.values())))
+        tensors = {key: tf.constant(value) for key, value in features.items()}
+        order = tf.data.Dataset.range(count)
+        if shuffle:
+            order = order.shuffle(count, seed=self.config.seed, reshuffle_each_iteration=True)
+        gather = lambda rows: {k: tf.gather(v, rows) for k, v in tensors.items()}  # noqa: E731
+        return (
+            order.batch(self.config.batch_size)
+            .map(gather, num_parallel_calls=tf.data.AUTOTUNE)
+            .map(to_model)
+            .prefetch(tf.data.AUTOTUNE)
+        )
 
 
 def fit(

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
+import gc
 import logging
 import os
 from typing import List
 
+from apache_beam.utils import shared
 from ml_metadata.proto import metadata_store_pb2
 from tfx import v1 as tfx
 
@@ -83,6 +85,24 @@ def signature_generator(signature) -> trajectories.Generator:
     return generate
 
 
+class _Nothing:
+    """A placeholder Beam's shared-object cache can hold (it keeps weak references)."""
+
+
+def _release_models_beam_keeps() -> None:
+    """Frees the SavedModel the Evaluator's Beam stages loaded in this process.
+
+    Beam keeps the last object acquired through `apache_beam.utils.shared`
+    alive until another one is acquired, so the models stay loaded after the
+    run. Left there, TensorFlow frees them during interpreter shutdown, after
+    its own module state is gone, and every successful run ended with
+    "Exception ignored in: AtomicFunction.__del__ ... TypeError" tracebacks.
+    Acquiring a placeholder lets them go now, while TensorFlow is intact.
+    """
+    shared.Shared().acquire(_Nothing)
+    gc.collect()
+
+
 def pipeline_name(task: str, config: str) -> str:
     return f"seqgen-{task}-{config}"
 
@@ -125,6 +145,7 @@ def run(
     os.makedirs(root, exist_ok=True)
     _log.info("Running %s under %s", name, root)
     tfx.orchestration.LocalDagRunner().run(pipeline)
+    _release_models_beam_keeps()
     return LocalRun(name, root, metadata_path, run_summary.latest_run(metadata_path, name), params)
 
 

@@ -229,6 +229,86 @@ def test_fast_weights_step_matches_the_equations():
     np.testing.assert_allclose(np.asarray(a_new).reshape(2, units, units), a_expected, atol=1e-5)
 
 
+def fast_weights_in_numpy(x, w, c, b, gamma, beta, decay, rate, inner_steps, preliminary):
+    """Ba et al.'s fast weights written out step by step, layer norm with Keras's epsilon."""
+
+    def layer_norm(v):
+        mean, var = v.mean(-1, keepdims=True), v.var(-1, keepdims=True)
+        return (v - mean) / np.sqrt(var + 1e-3) * gamma + beta
+
+    relu = lambda v: np.maximum(v, 0)  # noqa: E731
+    batch, units = x.shape[0], w.shape[0]
+    h, a, outputs = np.zeros((batch, units)), np.zeros((batch, units, units)), []
+    for t in range(x.shape[1]):
+        slow = h @ w + x[:, t] @ c + b
+        inner = relu(slow)
+        stored = inner if preliminary else h
+        a = decay * a + rate * stored[:, :, None] * stored[:, None, :]
+        for _ in range(inner_steps):
+            inner = relu(layer_norm(slow + np.einsum("bij,bj->bi", a, inner)))
+        h = inner
+        outputs.append(h)
+    return np.stack(outputs, 1), a
+
+
+@pytest.mark.parametrize("preliminary", [False, True])
+def test_fast_weights_with_layer_norm_and_inner_steps_matches_numpy(preliminary):
+    units, inner_steps = 5, 3
+    cell = FastWeightsCell(
+        units, decay=0.8, fast_learning_rate=0.4, inner_steps=inner_steps,
+        update_with_preliminary=preliminary,
+    )  # fmt: skip
+    rnn = keras.layers.RNN(cell, return_sequences=True, return_state=True)
+    rnn(X)
+    weights = {v.path.split("/")[-1]: v for v in rnn.weights}
+    # The layer norm's gain and offset away from 1 and 0, so the test sees them.
+    weights["gamma"].assign(RNG.uniform(0.5, 1.5, units).astype("float32"))
+    weights["beta"].assign(RNG.uniform(-0.2, 0.2, units).astype("float32"))
+    weights["bias"].assign(RNG.uniform(-0.3, 0.3, units).astype("float32"))
+    outputs, h, flat_a = rnn(X)
+    expected, a = fast_weights_in_numpy(
+        X.astype("float64"),
+        *(np.asarray(weights[n], "float64") for n in ("recurrent_kernel", "kernel", "bias")),
+        *(np.asarray(weights[n], "float64") for n in ("gamma", "beta")),
+        decay=0.8, rate=0.4, inner_steps=inner_steps, preliminary=preliminary,
+    )  # fmt: skip
+    np.testing.assert_allclose(outputs, expected, atol=1e-4)
+    np.testing.assert_allclose(np.reshape(flat_a, a.shape), a, atol=1e-4)
+
+
+def test_the_two_fast_weight_updates_differ():
+    cells = [FastWeightsCell(4, update_with_preliminary=p) for p in (False, True)]
+    rnns = [keras.layers.RNN(c, return_sequences=True) for c in cells]
+    rnns[0](X)
+    rnns[1](X)
+    rnns[1].set_weights(rnns[0].get_weights())
+    assert not np.allclose(rnns[0](X), rnns[1](X), atol=1e-4)
+
+
+@pytest.mark.parametrize("strategy", ["zero", "learned"])
+def test_unrolled_and_xla_compiled_art_model_computes_the_same(strategy):
+    from tfx_seqgen.models.art_model import ArtModel
+
+    tokens = RNG.integers(0, 20, (8, 11))
+    digits = RNG.integers(0, 10, (8,))
+    models = []
+    for unroll, jit in ((False, False), (True, True)):
+        model = ArtModel(vocab_size=20, units=6, strategy=strategy, unroll=unroll, seed=1)
+        model(tokens)
+        model.compile(
+            optimizer=keras.optimizers.SGD(0.1),
+            loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+            jit_compile=jit,
+        )
+        models.append(model)
+    models[1].set_weights(models[0].get_weights())
+    np.testing.assert_allclose(models[1](tokens), models[0](tokens), atol=1e-5)
+    for model in models:
+        model.fit(tokens, digits, batch_size=8, epochs=2, shuffle=False, verbose=0)
+    np.testing.assert_allclose(models[1](tokens), models[0](tokens), atol=1e-4)
+    assert models[1].jit_compile and models[1].rnn.rnn.unroll
+
+
 def padded(x, extra):
     """x with `extra` all-zero steps appended, and the mask that marks the real ones."""
     pad = np.zeros((x.shape[0], extra, x.shape[2]), "float32")

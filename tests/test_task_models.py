@@ -76,6 +76,26 @@ def test_art_model_with_fast_weights_round_trips(strategy, tmp_path):
     np.testing.assert_allclose(restored.serve(TOKENS), expected, atol=1e-5)
 
 
+def test_art_model_with_the_papers_head_embedding_and_update_round_trips(tmp_path):
+    model = ArtModel(
+        vocab_size=40,
+        embedding_dim=8,
+        units=6,
+        embedding_initializer="zeros",
+        head_units=10,
+        cell_options={"update_with_preliminary": True},
+    )
+    expected = model(TOKENS)
+    assert not np.any(model.embedding.embeddings)  # the paper's embedding starts at zero
+    assert [v.shape for v in model.hidden_head.weights] == [(6, 10), (10,)]
+    assert model.head.kernel.shape == (10, 10)  # logits read the hidden layer
+    assert model.rnn.rnn.cell.update_with_preliminary
+    model.save(tmp_path / "a.keras")
+    loaded = keras.saving.load_model(tmp_path / "a.keras")
+    assert loaded.get_config() == model.get_config()
+    np.testing.assert_array_equal(loaded(TOKENS), expected)
+
+
 def test_contextual_rnn_in_a_functional_model_round_trips(tmp_path):
     sequence, context = keras.Input((T, 3)), keras.Input((2,))
     rnn = keras.layers.Bidirectional(keras.layers.GRU(4, return_sequences=True))

@@ -104,6 +104,18 @@ def test_trained_generator_draws_trajectories_for_every_eval_period(trained):
         ({"clip_norm": 0.0}, "clip_norm=0.0 is invalid"),
         ({"stop_at_accuracy": 1.5}, "stop_at_accuracy=1.5 is invalid"),
         ({"epoch": 3}, "unknown keys ['epoch']"),
+        ({"jit_compile": "yes"}, "jit_compile='yes' is invalid; allowed: None"),
+        ({"cache_data": 1}, "cache_data=1 is invalid; allowed: true or false"),
+        ({"model": {"unroll": "no"}}, "model.unroll='no' is invalid"),
+        (
+            {"model": {"cell": "fast_weights", "cell_options": {"decay": 0.9, "inner_step": 2}}},
+            "cell_options ['inner_step'] are unknown for cell 'fast_weights'",
+        ),
+        ({"task": "art", "model": {"head_units": -1}}, "model.head_units=-1 is invalid"),
+        (
+            {"task": "art", "model": {"embedding_initializer": "ones"}},
+            "embedding_initializer='ones' is invalid; allowed: one of .'uniform', 'zeros'.",
+        ),
     ],
 )
 def test_bad_training_config_is_refused_by_name(change, message):
