@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import Sequence
 
 import keras
+from keras import ops
 
 from tfx_seqgen.models.task_model import TaskModel
 
@@ -92,9 +93,12 @@ class ArtModel(TaskModel):
 
     def call(self, tokens, training=None, sample=False, seed=None):
         embedded = self.embedding(tokens)
-        hidden = self.rnn(
-            embedded, context=embedded[:, 0], training=training, sample=sample, seed=seed
+        # The context is the first token's embedding: a row of the embedding
+        # table, so h0's network runs once per vocabulary entry, not per query.
+        initial_state = self.rnn.get_initial_state_from_table(
+            self.embedding.embeddings, ops.cast(tokens[:, 0], "int32"), training, sample, seed
         )
+        hidden = self.rnn(embedded, initial_state=initial_state, training=training)
         if self.hidden_head is not None:
             hidden = self.hidden_head(hidden)
         return self.head(hidden)

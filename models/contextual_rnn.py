@@ -6,7 +6,7 @@ import copy
 import random
 
 import keras
-from keras import tree
+from keras import ops, tree
 
 from tfx_seqgen.models.initial_state import InitialState, make_initial_state
 
@@ -122,6 +122,15 @@ class ContextualRNN(keras.layers.Layer):
         flat = self.initial_state(
             inputs[:, :1], context=context, training=training, sample=sample, seed=seed
         )
+        return tree.pack_sequence_as(self.structure, flat)
+
+    def get_initial_state_from_table(self, table, rows, training=None, sample=False, seed=None):
+        """h0 when each example's context is row `rows[i]` of `table`: equal to
+        `get_initial_state(context=table[rows])`, at the cost of the table's
+        rows rather than the batch's (see InitialState.from_table)."""
+        if not self.initial_state.built:
+            self.initial_state.build(None, ops.shape(table))
+        flat = self.initial_state.from_table(table, rows, training, sample, seed)
         return tree.pack_sequence_as(self.structure, flat)
 
     def call(

@@ -104,6 +104,22 @@ class InitialState(keras.layers.Layer):
         flat = self.stochastic(flat, training, sample, seed)
         return tf.split(flat, self.state_sizes, axis=-1)
 
+    def from_table(self, table, rows, training=None, sample=False, seed=None):
+        """`call(context=table[rows])`, with the deterministic part run once per table row.
+
+        When contexts come from a small set (ART's is the embedding of the first
+        token: a few dozen distinct rows in a batch of 128), the strategy's
+        network runs on `table` [rows in table, features] and each example
+        gathers its row by `rows` [batch]; noise is still drawn per example.
+        Values and gradients are those of `call`; the network's cost scales
+        with the table, not the batch.
+        """
+        if self.needs_context and table is None:
+            raise self._missing_context()
+        flat = ops.take(self.deterministic(ops.shape(table)[0], table), rows, axis=0)
+        flat = self.stochastic(flat, training, sample, seed)
+        return tf.split(flat, self.state_sizes, axis=-1)
+
     def _missing_context(self) -> ValueError:
         return ValueError(
             f"{self.name}: the {type(self).__name__} strategy computes h0 from a context; "

@@ -14,7 +14,9 @@ Speed switches, each on where it was measured to pay (benchmarks/
 pipeline_speed.py): cache_data (read the transformed splits once into memory
 and shuffle there, instead of streaming the files every epoch), jit_compile
 (XLA-compiled train and eval steps) and, among the model options, unroll
-(the recurrent loop unrolled). jit_compile and unroll default to None: the
+(the recurrent loop unrolled). Keras's steps_per_execution is left at 1: in
+Keras 3.6 it adds an optimizer iteration per epoch (Adam then trains
+differently from one step per call). jit_compile and unroll default to None: the
 cell's measured choice, `cells.FASTEST_LOOP`.
 """
 

@@ -4,6 +4,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from keras import tree
 
 from tfx_seqgen.models import (
     ContextualRNN,
@@ -307,6 +308,26 @@ def test_unrolled_and_xla_compiled_art_model_computes_the_same(strategy):
         model.fit(tokens, digits, batch_size=8, epochs=2, shuffle=False, verbose=0)
     np.testing.assert_allclose(models[1](tokens), models[0](tokens), atol=1e-4)
     assert models[1].jit_compile and models[1].rnn.rnn.unroll
+
+
+@pytest.mark.parametrize("strategy", ["zero", "free", "learned", "learned_distribution"])
+def test_initial_state_from_a_context_table_equals_the_gathered_contexts(strategy):
+    layer = ContextualRNN(keras.layers.LSTM(5), strategy)
+    table = RNG.normal(size=(7, C)).astype("float32")
+    rows = np.array([3, 0, 3, 6])
+    layer(X, context=table[rows])
+    for options in ({}, {"sample": True, "seed": np.arange(B)}):
+        expected = layer.get_initial_state(X, context=table[rows], **options)
+        actual = layer.get_initial_state_from_table(table, rows, **options)
+        for e, a in zip(tree.flatten(expected), tree.flatten(actual), strict=True):
+            np.testing.assert_allclose(a, e, atol=1e-6)
+    if layer.strategy.needs_context:  # gradients reach the rows used, as through a gather
+        variable = tf.Variable(table)
+        with tf.GradientTape() as tape:
+            states = layer.get_initial_state_from_table(variable, rows)
+            total = sum(tf.reduce_sum(s) for s in tree.flatten(states))
+        gradient = tf.convert_to_tensor(tape.gradient(total, variable)).numpy()
+        assert np.all(gradient[[1, 2, 4, 5]] == 0) and np.all(gradient[[0, 3, 6]] != 0)
 
 
 def padded(x, extra):

@@ -76,6 +76,16 @@ def test_art_model_with_fast_weights_round_trips(strategy, tmp_path):
     np.testing.assert_allclose(restored.serve(TOKENS), expected, atol=1e-5)
 
 
+@pytest.mark.parametrize("strategy", ["zero", "learned", "learned_distribution"])
+def test_art_model_conditions_h0_on_the_first_tokens_embedding(strategy):
+    model = ArtModel(vocab_size=40, embedding_dim=8, units=6, strategy=strategy)
+    model(TOKENS)
+    embedded = model.embedding(TOKENS)
+    for options in ({}, {"sample": True, "seed": np.arange(B)}):
+        direct = model.rnn(embedded, context=embedded[:, 0], **options)
+        np.testing.assert_allclose(model(TOKENS, **options), model.head(direct), atol=1e-5)
+
+
 def test_art_model_with_the_papers_head_embedding_and_update_round_trips(tmp_path):
     model = ArtModel(
         vocab_size=40,
