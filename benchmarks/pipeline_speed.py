@@ -1,11 +1,14 @@
 """Speed of training and of the pipeline: Trainer vs plain Keras, and time per component.
 
-1. Trainer steps/s against plain Keras `fit`: the same compiled model
-   (`<task>_task.compiled_model`) trains once through the Trainer's code
-   (transformed examples streamed by TFX's data accessor, as `run_fn` does)
-   and once by `model.fit` on the same transformed data held in NumPy
-   arrays. Both report training steps per second over the epochs after the
-   first, which also pays for tracing; evaluation is left out.
+1. Training steps/s of three paths side by side: the Trainer's fast path
+   (its defaults: data in memory, XLA and unrolling where FASTEST_LOOP says),
+   the Trainer's previous path (files streamed by TFX's data accessor every
+   epoch, no XLA, a rolled loop) and plain Keras `fit` on the same
+   transformed data in NumPy arrays with the previous path's model. Each
+   compiled model (`<task>_task.compiled_model`) trains an epoch in turn, so
+   a slow spell of a shared machine slows all three alike. Rates are steps
+   per second over the epochs after the first, which also pays for tracing;
+   evaluation is left out.
 2. Wall time per component of one whole pipeline run (the LCD demo, fresh,
    so nothing is cached), read from MLMD's execution records. The run is
    kept under runs/benchmark-data/pipeline-full/, and `benchmarks.serving
@@ -16,6 +19,7 @@ Data generation and serving have their own scripts (data_generation.py,
 serving.py).
 
     python -m benchmarks.pipeline_speed            # paper-size data, about 15 minutes
+    python -m benchmarks.pipeline_speed --training-only   # section 1, about 8 minutes
     python -m benchmarks.pipeline_speed --quick    # tiny data and models, for CI
 """
 
@@ -30,6 +34,7 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 import tensorflow_transform as tft  # noqa: E402
@@ -64,45 +69,63 @@ def in_memory(data: harness.PreparedData, params: dict, split: str):
     return tf.nest.map_structure(lambda *parts: np.concatenate(parts), *batches)
 
 
-def plain_fit(data: harness.PreparedData, params: dict) -> dict:
-    """`model.fit` on arrays in memory; the History of EpochLogger's timings."""
-    config = TrainingConfig.from_custom_config(params)
-    tft_output = tft.TFTransformOutput(data.transform_graph_uri)
-    (x, y), evaluation = in_memory(data, params, "train"), in_memory(data, params, "eval")
-    model = harness.TASKS[data.task].compiled_model(config, tft_output)
-    history = model.fit(
-        x,
-        y,
-        batch_size=config.batch_size,
-        epochs=config.epochs,
-        validation_data=evaluation,
-        callbacks=[EpochLogger(f"{data.task}/plain fit", config.epochs)],
-        verbose=0,
-    )
-    steps = int(np.ceil(len(y) / config.batch_size))
-    return {"history": history.history, "steps": steps}
-
-
 def steps_per_second(epoch_seconds: list, steps: int) -> tuple:
     """(first epoch's seconds, steps/s over the median later epoch)."""
     later = epoch_seconds[1:] or epoch_seconds
     return epoch_seconds[0], steps / statistics.median(later)
 
 
-# Epochs per speed run: LCD epochs take two seconds, so it runs more of them.
-EPOCHS = {"lcd": 12, "art": 4}
-
-
+# Epochs per speed run: LCD epochs take a second or two, so it runs more of them.
+EPOCHS = {"lcd": 16, "art": 5}
 # The Trainer's loop before the fast path (cache_data, jit_compile, unroll):
 # files streamed every epoch, no XLA, a rolled loop. Plain Keras fit runs it too.
-PREVIOUS_PATH = {
-    "cache_data": False,
-    "jit_compile": False,
-    "model": {"unroll": False},
-}
+PREVIOUS_PATH = {"cache_data": False, "jit_compile": False, "model": {"unroll": False}}
+
+
+class SpeedRun:
+    """One training path's model and data, trained an epoch at a time."""
+
+    def __init__(self, data: harness.PreparedData, params: dict, work_dir: str, plain: bool):
+        config = TrainingConfig.from_custom_config(params)
+        keras.utils.set_random_seed(config.seed)
+        task = harness.TASKS[data.task]
+        tft_output = tft.TFTransformOutput(data.transform_graph_uri)
+        self.model = task.compiled_model(config, tft_output)
+        self.batch_size, self.seconds, self.logs = config.batch_size, [], {}
+        if plain:  # model.fit on NumPy arrays, as a Keras user would write it
+            self.train, self.eval = (
+                in_memory(data, params, "train"),
+                in_memory(data, params, "eval"),
+            )
+        else:  # the Trainer's own data path (run_fn's TrainingData)
+            fn_args = harness.trainer_fn_args(data, params, work_dir)
+            training_data = TrainingData(fn_args, tft_output, config)
+            self.train = training_data.dataset("train", True, task.to_model)
+            self.eval = training_data.dataset("eval", False, task.to_model)
+        self.plain = plain
+
+    def epoch(self, epoch: int) -> None:
+        logger = EpochLogger("speed", epoch + 1)
+        if self.plain:
+            (x, y), options = self.train, {"batch_size": self.batch_size}
+        else:
+            x, y, options = self.train, None, {}
+        history = self.model.fit(
+            x,
+            y,
+            validation_data=self.eval,
+            initial_epoch=epoch,
+            epochs=epoch + 1,
+            callbacks=[logger],
+            verbose=0,
+            **options,
+        )
+        self.seconds.append(history.history["train_seconds"][0])
+        self.logs = {k: v[-1] for k, v in history.history.items()}
 
 
 def trainer_rows(options: harness.Options, epochs: int | None) -> list:
+    """The paths trained in turn, an epoch each, so a slow spell of the machine hits all."""
     rows = []
     for task, module in TASK_MODULES.items():
         data = harness.prepare_data(
@@ -110,32 +133,36 @@ def trainer_rows(options: harness.Options, epochs: int | None) -> list:
         )
         params = harness.training_params(task, module.QUICK_TRAINING if options.quick else None)
         # The teacher-forced phase alone: the one plain Keras fit can run too.
-        params = {**params, "epochs": epochs or EPOCHS[task], "stop_at_accuracy": None}
+        epochs_here = epochs or EPOCHS[task]
+        params = {**params, "epochs": epochs_here, "stop_at_accuracy": None}
         if task == "lcd":
             params.update(rollout_epochs=0, calibrate_band=False)
         previous = configs.with_overrides(params, PREVIOUS_PATH)
-        runs = {
-            "Trainer, fast path (default)": harness.train(data, params).history,
-            "Trainer, previous path": harness.train(data, previous).history,
-        }
-        plain = plain_fit(data, previous)
-        runs["plain Keras fit (NumPy)"] = plain["history"]
-        base = steps_per_second(runs["Trainer, previous path"]["train_seconds"], plain["steps"])[1]
-        for name, history in runs.items():
-            first, rate = steps_per_second(history["train_seconds"], plain["steps"])
-            model = f"{params['model']['cell']} {params['model']['units']}"
-            metric = "val_accuracy" if "val_accuracy" in history else "val_loss"
+        with tempfile.TemporaryDirectory() as work_dir:
+            runs = {
+                "Trainer, fast path (default)": SpeedRun(data, params, work_dir, False),
+                "Trainer, previous path": SpeedRun(data, previous, work_dir, False),
+                "plain Keras fit (NumPy)": SpeedRun(data, previous, work_dir, True),
+            }
+            for epoch in range(epochs_here):
+                for run in runs.values():
+                    run.epoch(epoch)
+        steps = int(np.ceil(len(runs["plain Keras fit (NumPy)"].train[1]) / params["batch_size"]))
+        base = steps_per_second(runs["Trainer, previous path"].seconds, steps)[1]
+        for name, run in runs.items():
+            first, rate = steps_per_second(run.seconds, steps)
+            metric = "val_accuracy" if "val_accuracy" in run.logs else "val_loss"
             rows.append(
                 [
                     task,
-                    model,
+                    f"{params['model']['cell']} {params['model']['units']}",
                     name,
-                    params["epochs"],
-                    plain["steps"],
+                    epochs_here,
+                    steps,
                     f"{first:.1f}",
                     f"{rate:,.0f}",
                     f"{rate / base:.2f}x",
-                    f"{metric} {history[metric][-1]:.4g}",
+                    f"{metric} {run.logs[metric]:.4g}",
                 ]
             )
     return rows
@@ -164,7 +191,7 @@ def main(argv=None) -> None:
         "--epochs",
         type=int,
         default=None,
-        help="epochs per speed run (default LCD 12, ART 4; 3 with --quick)",
+        help="epochs per speed run (default LCD 16, ART 5; 3 with --quick)",
     )
     parser.add_argument(
         "--training-only",

@@ -22,6 +22,7 @@ cell's measured choice, `cells.FASTEST_LOOP`.
 
 from __future__ import annotations
 
+import csv
 import dataclasses
 import importlib
 import logging
@@ -76,6 +77,7 @@ class TrainingConfig:
     calibrate_band: bool = False
     cache_data: bool = True
     jit_compile: bool | None = None
+    backup_dir: str | None = None
 
     def __post_init__(self):
         def bad(name, allowed):
@@ -115,6 +117,8 @@ class TrainingConfig:
         for name in ("calibrate_band", "rollout_mean_path", "cache_data"):
             if not isinstance(getattr(self, name), bool):
                 raise bad(name, "true or false")
+        if self.backup_dir is not None and not isinstance(self.backup_dir, str):
+            raise bad("backup_dir", "None or a directory path")
         if self.jit_compile is not None and not isinstance(self.jit_compile, bool):
             raise bad("jit_compile", "None (the cell's measured choice), true or false")
         if self.stop_at_accuracy is not None and not 0 < self.stop_at_accuracy <= 1:
@@ -266,7 +270,11 @@ def fit(
     """Keras fit with the Trainer's logging; `epochs` defaults to the config's.
 
     TensorBoard logs go to the model_run directory, a later `phase` of
-    training to its own subdirectory.
+    training to its own subdirectory. With `config.backup_dir`, the state
+    after each epoch is kept there (Keras's BackupAndRestore) and every
+    epoch's logs in `history.csv`: an interrupted training started again
+    resumes after its last finished epoch, and the returned history holds
+    all epochs, those before the interruption included.
     """
     epochs = epochs or config.epochs
     # Keras cannot know a tf.data pipeline's length before the first epoch ends
@@ -278,9 +286,29 @@ def fit(
     ]
     if config.stop_at_accuracy is not None:
         callbacks.append(StopAtAccuracy(config.stop_at_accuracy))
-    return model.fit(
+    backup = os.path.join(config.backup_dir, phase) if config.backup_dir else None
+    if backup:
+        os.makedirs(backup, exist_ok=True)
+        if not model.built:  # BackupAndRestore restores into built weights
+            model(next(iter(train))[0])
+        callbacks += [
+            keras.callbacks.BackupAndRestore(os.path.join(backup, "state")),
+            keras.callbacks.CSVLogger(os.path.join(backup, "history.csv"), append=True),
+        ]
+    history = model.fit(
         train, validation_data=evaluation, epochs=epochs, callbacks=callbacks, verbose=0
     )
+    if backup:
+        history.history = epoch_logs(os.path.join(backup, "history.csv"))
+    return history
+
+
+def epoch_logs(path: str) -> Dict[str, list]:
+    """A CSVLogger file as {metric: value per epoch}; an epoch logged twice keeps its last row."""
+    with open(path, newline="") as f:
+        rows = {int(row.pop("epoch")): row for row in csv.DictReader(f)}
+    epochs = [rows[e] for e in sorted(rows)]
+    return {key: [float(row[key]) for row in epochs] for key in (epochs[0] if epochs else {})}
 
 
 def optimizer(config: TrainingConfig, learning_rate: float | None = None):

@@ -139,6 +139,41 @@ def test_epoch_logger_records_training_seconds_per_epoch():
     assert len(seconds) == 3 and all(s > 0 for s in seconds)
 
 
+def test_interrupted_training_resumes_after_its_last_finished_epoch(tmp_path, monkeypatch):
+    from types import SimpleNamespace
+
+    from tfx_seqgen.models import training
+
+    config = training.TrainingConfig(
+        task="lcd", model={}, epochs=5, backup_dir=str(tmp_path / "backup")
+    )
+    fn_args = SimpleNamespace(model_run_dir=str(tmp_path / "logs"))
+    targets = np.zeros([B, T], np.float32)
+    data = tf.data.Dataset.from_tensors((LCD_INPUTS, targets))
+    ran, logged = [], training.EpochLogger.on_epoch_end
+
+    def crash_at_third_epoch(self, epoch, logs=None):
+        ran.append(epoch)
+        if crash and epoch == 2:
+            raise KeyboardInterrupt  # the machine stops after epochs 0 and 1 were saved
+        logged(self, epoch, logs)
+
+    monkeypatch.setattr(training.EpochLogger, "on_epoch_end", crash_at_third_epoch)
+    model = LcdModel(cell="gru", units=8, strategy="zero")
+    model.compile(optimizer="adam", loss="mse")
+    crash = True
+    with pytest.raises(KeyboardInterrupt):
+        training.fit(model, data, data, config, fn_args, "test")
+    assert ran == [0, 1, 2]
+    crash, ran[:] = False, []
+    model = LcdModel(cell="gru", units=8, strategy="zero")  # a new process: nothing in memory
+    model.compile(optimizer="adam", loss="mse")
+    history = training.fit(model, data, data, config, fn_args, "test")
+    assert ran == [2, 3, 4]  # only the epochs not finished before
+    assert len(history.history["loss"]) == 5 and len(history.history["val_loss"]) == 5
+    assert int(model.optimizer.iterations) == 5  # the optimizer's state came back too
+
+
 def test_context_every_step_feeds_x0_and_period_to_every_step_of_both_kinds():
     for strategy in ("zero", "learned_distribution"):
         model = LcdModel(units=8, strategy=strategy, context_every_step=True)
