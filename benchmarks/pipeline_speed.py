@@ -124,6 +124,35 @@ class SpeedRun:
         self.logs = {k: v[-1] for k, v in history.history.items()}
 
 
+def lstm_floor(batch: int, features: int, units: int, steps: int) -> str:
+    """What this machine's matrix products allow an LSTM training step, measured now.
+
+    The gate product [batch, features + units] x [features + units, 4 units]
+    runs once per time step forward and about twice backward (gradients of
+    its inputs and of its weights): 3 x 2 x batch x (features + units) x
+    4 units x steps FLOPs per training step, the rest being elementwise.
+    """
+    a = tf.random.normal((batch, features + units))
+    b = tf.random.normal((features + units, 4 * units))
+    product = tf.function(lambda a, b: tf.matmul(a, b))
+    product(a, b)
+    rates = []
+    for _ in range(5):
+        start = time.perf_counter()
+        for _ in range(1000):
+            product(a, b)
+        rates.append(
+            2 * batch * (features + units) * 4 * units * 1000 / (time.perf_counter() - start)
+        )
+    rate = statistics.median(rates)
+    flops = 3 * 2 * batch * (features + units) * 4 * units * steps
+    return (
+        f"LSTM {units} floor: a training step is {flops / 1e9:.2f} GFLOP in its gate products; "
+        f"this machine multiplies matrices of that shape at {rate / 1e9:.0f} GFLOP/s "
+        f"(median of 5), so at most {rate / flops:.0f} steps/s."
+    )
+
+
 def trainer_rows(options: harness.Options, epochs: int | None) -> list:
     """The paths trained in turn, an epoch each, so a slow spell of the machine hits all."""
     rows = []
@@ -219,7 +248,9 @@ def main(argv=None) -> None:
                     "final eval",
                 ],
                 trainer_rows(options, epochs),
-            ),
+            )
+            + "\n\n"
+            + lstm_floor(128, 3, 128, 25),
         ),
     ]
     if not args.training_only:

@@ -269,11 +269,21 @@ class LcdServing(tf.Module):
         ]
     )
     def generate(self, x0, period, seed, num_samples, steps):
-        with tf.control_dependencies(_checks(x0, period, seed, num_samples, steps)):
+        checks = _checks(x0, period, seed, num_samples, steps, self.scaling["x0_min"])
+        with tf.control_dependencies(checks):
             # Everything below reads these, so no work starts before the checks pass.
             x0, period, seed = tf.identity(x0), tf.identity(period), tf.identity(seed)
             num_samples, steps = tf.identity(num_samples), tf.identity(steps)
-        return {"trajectories": self._sample(x0, period, seed, num_samples, steps)}
+        s = self.scaling
+        return {
+            "trajectories": self._sample(x0, period, seed, num_samples, steps),
+            # Per row: whether the training split held such an x0 and period.
+            # Outside, the model extrapolates and its band means little.
+            "in_training_range": (x0 >= s["x0_min"])
+            & (x0 <= s["x0_max"])
+            & (period >= s["period_min"])
+            & (period <= s["period_max"]),
+        }
 
     def _sample(self, x0, period, seed, num_samples, steps):
         """Trajectories [B, num_samples, steps + 1] starting at x0, one h0 draw each."""
@@ -332,8 +342,12 @@ class LcdServing(tf.Module):
         }
 
 
-def _checks(x0, period, seed, num_samples, steps) -> list:
-    """Assertions that fail a bad request with INVALID_ARGUMENT naming the input."""
+def _checks(x0, period, seed, num_samples, steps, x0_min) -> list:
+    """Assertions that fail a bad request with INVALID_ARGUMENT naming the input.
+
+    x0 <= 0 is refused when every training sequence started above 0 (the
+    paper's amplitudes, 2 to 4): such a start is no sequence of the task.
+    """
     samples_rule = f"num_samples must be in [1, {MAX_SAMPLES}]"
     steps_rule = f"steps must be in [1, {MAX_STEPS}]"
     batch = tf.shape(x0)[0]
@@ -357,6 +371,13 @@ def _checks(x0, period, seed, num_samples, steps) -> list:
         ),
         tf.debugging.assert_all_finite(x0, message="x0 must be finite (no NaN or Inf)"),
         tf.debugging.assert_all_finite(period, message="period must be finite (no NaN or Inf)"),
+        tf.debugging.assert_positive(
+            period, message="period must be > 0: the number of cosine cycles over the sequence"
+        ),
+        tf.debugging.Assert(
+            (x0_min <= 0) | tf.reduce_all(x0 > 0),
+            ["x0 must be > 0: every training sequence started from a positive amplitude"],
+        ),
     ]
     return [check for check in checks if check is not None]
 

@@ -15,8 +15,18 @@ from __future__ import annotations
 import tensorflow as tf
 import tensorflow_transform as tft
 
-# Order of the constants in the LCD `scaling` feature.
-SCALING_KEYS = ("x_min", "x_max", "delta_min", "delta_max", "period_min", "period_max")
+# Order of the constants in the LCD `scaling` feature. x0's range is not a
+# scaling (x0 is scaled with x's); it marks the requests the training covered.
+SCALING_KEYS = (
+    "x_min",
+    "x_max",
+    "delta_min",
+    "delta_max",
+    "period_min",
+    "period_max",
+    "x0_min",
+    "x0_max",
+)
 ART_VOCABULARY = "art_characters"
 ART_OOV_BUCKETS = 1
 
@@ -37,7 +47,7 @@ def lcd_preprocessing_fn(inputs):
     """x [B, n+1] and period [B, 1] -> scaled model inputs and targets.
 
     Outputs: x_scaled [B, n] = x(0..n-1); delta_scaled [B, n] = x(t+1) - x(t);
-    x0_scaled [B] = x(0); period_scaled [B]; scaling [B, 6] (SCALING_KEYS);
+    x0_scaled [B] = x(0); period_scaled [B]; scaling [B, 8] (SCALING_KEYS);
     x_target [B, n] = x(1..n) unscaled, the label of the Evaluator's rollout error.
     """
     x = tf.cast(inputs["x"], tf.float32)
@@ -46,7 +56,10 @@ def lcd_preprocessing_fn(inputs):
     x_min, x_max = tft.min(x), tft.max(x)
     delta_min, delta_max = tft.min(delta), tft.max(delta)
     period_min, period_max = tft.min(period), tft.max(period)
-    constants = tf.stack([x_min, x_max, delta_min, delta_max, period_min, period_max])
+    x0_min, x0_max = tft.min(x[:, 0]), tft.max(x[:, 0])
+    constants = tf.stack(
+        [x_min, x_max, delta_min, delta_max, period_min, period_max, x0_min, x0_max]
+    )
     batch = tf.shape(x)[0]
     return {
         "x_scaled": scale(x[:, :-1], x_min, x_max),

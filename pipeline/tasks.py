@@ -63,6 +63,17 @@ def _check_lcd_training(params: Dict[str, Any], dataset) -> None:
         )
 
 
+def _lcd_transform_config(dataset) -> Dict[str, Any]:
+    """The layout of LCD's `scaling` feature, which lcd_preprocessing_fn ignores.
+
+    Transform's cache key holds its custom_config but not the code of its
+    preprocessing_fn, so a pipeline root run before the layout changed
+    transforms afresh rather than handing the Trainer outputs it cannot read.
+    """
+    del dataset
+    return {"scaling_keys": list(resolve("tfx_seqgen.models.preprocessing.SCALING_KEYS"))}
+
+
 REGISTRY: Dict[str, Task] = {
     task.name: task
     for task in (
@@ -74,6 +85,7 @@ REGISTRY: Dict[str, Task] = {
             eval_config_fn="tfx_seqgen.pipeline.evaluation.lcd_eval_config",
             check_training=_check_lcd_training,
             closing_view="tfx_seqgen.serving.demo.show_trajectories",
+            transform_config=_lcd_transform_config,
         ),
         Task(
             name="art",

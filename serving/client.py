@@ -10,6 +10,7 @@ server's own words, trimmed of TensorFlow's graph details.
 from __future__ import annotations
 
 import time
+import warnings
 from typing import Dict, Sequence
 
 import grpc
@@ -24,6 +25,10 @@ from tensorflow_serving.apis import (
 )
 
 MAX_MESSAGE_BYTES = 256 * 1024 * 1024
+
+
+class OutsideTrainingRange(UserWarning):
+    """A generate request asked for an x0 or period the model's training never saw."""
 
 
 class ServingError(RuntimeError):
@@ -113,17 +118,32 @@ class ServingClient:
         return outputs, self.last_version
 
     def generate(self, x0, period, seed, num_samples: int, steps: int) -> np.ndarray:
-        """Trajectories [rows, num_samples, steps + 1], as the `generate` signature returns."""
-        outputs, _ = self.predict(
-            {
-                "x0": np.asarray(x0, np.float32).reshape(-1),
-                "period": np.asarray(period, np.float32).reshape(-1),
-                "seed": np.asarray(seed, np.int64).reshape(-1),
-                "num_samples": np.int32(num_samples),
-                "steps": np.int32(steps),
-            },
-            signature="generate",
-        )
+        """Trajectories [rows, num_samples, steps + 1], as the `generate` signature returns.
+
+        Rows whose x0 or period lie outside what the model was trained on get
+        an OutsideTrainingRange warning: they are extrapolation.
+        """
+        inputs = {
+            "x0": np.asarray(x0, np.float32).reshape(-1),
+            "period": np.asarray(period, np.float32).reshape(-1),
+            "seed": np.asarray(seed, np.int64).reshape(-1),
+            "num_samples": np.int32(num_samples),
+            "steps": np.int32(steps),
+        }
+        outputs, _ = self.predict(inputs, signature="generate")
+        covered = outputs.get("in_training_range")  # models exported before it lack it
+        if covered is not None and not covered.all():
+            rows = np.flatnonzero(~covered)
+            requested = ", ".join(
+                f"x0={inputs['x0'][r]:g} period={inputs['period'][r]:g}" for r in rows[:5]
+            ) + (", ..." if len(rows) > 5 else "")
+            warnings.warn(
+                f"{len(rows)} of {len(covered)} rows ({requested})"
+                " lie outside the x0 and period ranges the model was trained on: their"
+                " trajectories are extrapolation, and their band is not calibrated there.",
+                OutsideTrainingRange,
+                stacklevel=2,
+            )
         return outputs["trajectories"]
 
     def answer(self, queries: Sequence[str]) -> tuple:

@@ -65,6 +65,8 @@ def probe_lcd(model):
         "steps=1001": lambda: run(steps=1001),
         "x0=nan": lambda: run(x0=(float("nan"), 2.5)),
         "period=inf": lambda: run(period=(2.0, float("inf"))),
+        "period=-2": lambda: run(period=(2.0, -2.0)),
+        "x0=0": lambda: run(x0=(3.0, 0.0)),
         "period rows": lambda: run(period=(2.0,)),
         "seed rows": lambda: run(seed=(1, 2, 3)),
         "rows x num_samples x steps": lambda: run(
@@ -89,7 +91,16 @@ def probe_lcd(model):
     # The rollout starts from the example's first value and period.
     from_example = served["rollout"].numpy()[0]
     generated = run(x0=(3.0,), period=(2.0,), seed=(1,), num_samples=1)[0, 0, 1:]
+    # A start the training covered, one with 10 times its amplitude, a period past its periods.
+    in_range = generate(
+        x0=tf.constant([3.0, 30.0, 3.0]),
+        period=tf.constant([2.0, 2.0, 9.0]),
+        seed=tf.constant([1, 2, 3], tf.int64),
+        num_samples=tf.constant(2),
+        steps=tf.constant(3),
+    )["in_training_range"]
     return {
+        "in_training_range": in_range.numpy().tolist(),
         "rollout_is_generate": bool(np.allclose(from_example, generated, atol=1e-5)),
         "signatures": sorted(model.signatures),
         "shape": list(first.shape),

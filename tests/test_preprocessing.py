@@ -37,8 +37,9 @@ def test_lcd_scaling_uses_training_minima_and_maxima():
     x, period = arrays["x"], arrays["period"][:, 0]
     delta = x[:, 1:] - x[:, :-1]
     expected = [x.min(), x.max(), delta.min(), delta.max(), period.min(), period.max()]
+    expected += [x[:, 0].min(), x[:, 0].max()]
     np.testing.assert_allclose(out[0]["scaling"], expected, rtol=1e-6)
-    assert len(SCALING_KEYS) == 6
+    assert len(SCALING_KEYS) == 8
     x_scaled = np.stack([r["x_scaled"] for r in out])
     delta_scaled = np.stack([r["delta_scaled"] for r in out])
     assert x_scaled.shape == (40, 10) and delta_scaled.shape == (40, 10)

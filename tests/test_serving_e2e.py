@@ -285,6 +285,14 @@ def test_generate_command_prints_json_and_plots(lcd_server, tmp_path):
                      "--samples", "0")  # fmt: skip
     assert refused.returncode == 2
     assert "says INVALID_ARGUMENT: assertion failed: [num_samples must be in" in refused.stderr
+    # Trained on periods 0.5-4.5: a period of 9 is served, with a warning.
+    beyond = seqgen("generate", "--server", lcd_server.address, "--x0", "3", "--period", "2", "9",
+                    "--samples", "2", "--json")  # fmt: skip
+    assert beyond.returncode == 0, beyond.stderr
+    assert "1 of 2 rows (x0=3 period=9) lie outside the x0 and period ranges" in beyond.stderr
+    negative = seqgen("generate", "--server", lcd_server.address, "--x0", "3", "--period", "-2")
+    assert negative.returncode == 2
+    assert "period must be > 0" in negative.stderr
 
 
 @pytest.mark.e2e
