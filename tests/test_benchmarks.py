@@ -117,13 +117,18 @@ def test_pipeline_speed_reports_training_rates_and_component_times(quick):
     benchmark("benchmarks.pipeline_speed", *args)
     report = (out / "pipeline_speed.md").read_text()
     training = table_rows(report, "Training steps/s")
-    assert [(r[0], r[2].split()[0]) for r in training] == [
-        ("lcd", "Trainer"),
-        ("lcd", "plain"),
-        ("art", "Trainer"),
-        ("art", "plain"),
+    assert [(r[0], r[2]) for r in training] == [
+        (task, path)
+        for task in ("lcd", "art")
+        for path in (
+            "Trainer, fast path (default)",
+            "Trainer, previous path",
+            "plain Keras fit (NumPy)",
+        )
     ]
     assert all(float(r[6].replace(",", "")) > 0 for r in training)
+    assert all(r[7] == "1.00x" for r in training if r[2] == "Trainer, previous path")
+    assert "LSTM 128 floor: a training step is" in report
     components = {r[0]: r for r in table_rows(report, "Wall time per component")}
     for node in ("LcdExampleGen", "Transform", "Trainer", "BaselineTrainer", "Evaluator"):
         assert components[node][1] == "executed" and float(components[node][2]) > 0
