@@ -48,7 +48,7 @@ class _Transform:
     """What LcdServing reads of a TFTransformOutput, with fixed scaling constants."""
 
     def transform_features_layer(self):
-        constants = tf.constant([[0.0, 4.0, -2.0, 2.0, 0.5, 4.5]])
+        constants = tf.constant([[0.0, 4.0, -2.0, 2.0, 0.5, 4.5, 2.0, 4.0]])  # SCALING_KEYS
         return lambda raw: {"scaling": constants}
 
     def raw_feature_spec(self):
