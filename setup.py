@@ -33,6 +33,9 @@ setup(
         "tf-keras>=2.16,<2.17",
         "kfp>=2.5,<3",
         "matplotlib>=3.5",
+        # the built-in model server: REST API and Prometheus metrics
+        "tornado>=6.1",
+        "prometheus-client>=0.16",
     ],
     extras_require={
         "dev": ["pytest", "ruff"],

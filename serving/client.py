@@ -102,13 +102,20 @@ class ServingClient:
         signature: str = "",
         version: int | None = None,
         output_filter: Sequence[str] = (),
+        version_label: str | None = None,
     ) -> tuple:
-        """(outputs as NumPy arrays, the version that answered)."""
+        """(outputs as NumPy arrays, the version that answered).
+
+        `version` or `version_label` (a label of the server's model config)
+        picks a version; neither means the newest served.
+        """
         request = predict_pb2.PredictRequest()
         request.model_spec.name = self.model_name
         request.model_spec.signature_name = signature
         if version is not None:
             request.model_spec.version.value = version
+        elif version_label is not None:
+            request.model_spec.version_label = version_label
         for name, value in inputs.items():
             request.inputs[name].CopyFrom(tf.make_tensor_proto(value))
         request.output_filter.extend(output_filter)

@@ -17,18 +17,46 @@ def _steps(text: str) -> int:
     return value
 
 
+def _port(text: str) -> int:
+    value = int(text)
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"{value} is not a port: use 0 to 65535")
+    return value
+
+
 def add_commands(commands) -> None:
     """Adds the serving subcommands to seqgen's subparsers."""
     serve = commands.add_parser(
         "serve",
-        help="serve pushed models over TF Serving's gRPC API",
+        help="serve pushed models over TF Serving's gRPC and REST APIs",
         description="Runs tensorflow_model_server when it is on PATH; otherwise the built-in "
         "server, which speaks the same gRPC API (Predict, GetModelMetadata, GetModelStatus) "
-        "and loads each new version pushed under the base path.",
+        "and REST API (model status, metadata, :predict) and loads each new version pushed "
+        "under the base path.",
     )
-    serve.add_argument("--model-base-path", required=True, help="e.g. RUN_ROOT/serving/lcd")
-    serve.add_argument("--model-name", required=True, help="the name clients ask for, e.g. lcd")
-    serve.add_argument("--port", type=int, default=8500)
+    serve.add_argument("--model-base-path", help="e.g. RUN_ROOT/serving/lcd")
+    serve.add_argument("--model-name", help="the name clients ask for, e.g. lcd")
+    serve.add_argument(
+        "--model-config-file",
+        "--model_config_file",
+        help="TF Serving's model config (ModelServerConfig text): several models, version "
+        "policies and labels; instead of --model-name and --model-base-path",
+    )
+    serve.add_argument(
+        "--model-config-file-poll-wait-seconds",
+        "--model_config_file_poll_wait_seconds",
+        type=float,
+        default=0.0,
+        help="re-read the model config file this often (0: read it once, as TF Serving)",
+    )
+    serve.add_argument("--port", type=int, default=8500, help="gRPC port")
+    serve.add_argument(
+        "--rest-api-port",
+        "--rest_api_port",
+        type=_port,
+        default=8501,
+        help="REST port (default 8501, as TF Serving's image); 0 serves no REST API",
+    )
     serve.add_argument(
         "--host",
         default="127.0.0.1",
@@ -70,10 +98,33 @@ def add_commands(commands) -> None:
     answer.set_defaults(handler=answer_command)
 
 
+def _models(args: argparse.Namespace) -> list:
+    """The config's models; a bad config or flag stops `serve` before anything starts."""
+    from tfx_seqgen.serving import server_config
+
+    single = args.model_name or args.model_base_path
+    if args.model_config_file:
+        if single:
+            raise SystemExit(
+                "seqgen serve: give either --model-config-file or --model-name with "
+                "--model-base-path, not both"
+            )
+        try:
+            return server_config.read(args.model_config_file)
+        except server_config.BadModelConfig as error:
+            raise SystemExit(f"seqgen serve: {error}") from None
+    if not (args.model_name and args.model_base_path):
+        raise SystemExit(
+            "seqgen serve: give --model-name and --model-base-path, or --model-config-file"
+        )
+    return server_config.single(args.model_name, args.model_base_path)
+
+
 def serve_command(args: argparse.Namespace) -> int:
     from tfx_seqgen.serving.process import server_command
     from tfx_seqgen.serving.server import StandInServer, model_server_binary, serve_forever
 
+    models = _models(args)
     wanted = args.implementation
     if wanted == "tensorflow_model_server" or (wanted == "auto" and model_server_binary()):
         command = server_command(
@@ -82,23 +133,30 @@ def serve_command(args: argparse.Namespace) -> int:
             args.model_base_path,
             args.port,
             args.poll_seconds,
+            args.rest_api_port,
+            args.model_config_file,
+            args.model_config_file_poll_wait_seconds,
         )
         _log.info("Running %s", " ".join(command))
         os.execv(command[0], command)
 
-    if not os.path.isdir(args.model_base_path):
-        _log.warning(
-            "%s does not exist yet; serving starts when a version is pushed there",
-            args.model_base_path,
-        )
+    for entry in models:
+        if not os.path.isdir(entry.base_path):
+            _log.warning(
+                "%s does not exist yet; %r is served when a version is pushed there",
+                entry.base_path,
+                entry.name,
+            )
     server = StandInServer(
-        args.model_name,
-        args.model_base_path,
+        models,
         host=args.host,
         port=args.port,
         poll_seconds=args.poll_seconds,
         max_request_bytes=int(args.max_request_mb * 1024 * 1024),
         workers=args.workers,
+        rest_port=args.rest_api_port or None,
+        config_file=args.model_config_file,
+        config_poll_seconds=args.model_config_file_poll_wait_seconds,
     )
     serve_forever(server)
     return 0

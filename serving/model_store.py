@@ -1,10 +1,12 @@
 """The versions of one model under a base path, loaded as TF Serving's file-system source does.
 
-TF Serving's default version policy serves the newest version: a directory
-`<base>/<integer>/` holding `saved_model.pb`. The store polls the base path;
-when a newer version is complete it is loaded beside the current one and
-swapped in under a lock, so requests in flight finish on the version they
-started with and none fails during the change. A version whose load fails
+A version is a directory `<base>/<integer>/` holding `saved_model.pb`.
+TF Serving's default version policy serves the newest one; a model config
+may ask for the latest N, all, or specific versions, and name versions
+with labels. The store polls the base path; a newly selected version is
+loaded beside the current ones and swapped in under a lock, so requests in
+flight finish on the version they started with and none fails during the
+change. A version whose load fails
 is marked as failed and never retried; the previous one keeps serving.
 Directories without `saved_model.pb`, or with a non-integer name (such as a
 Pusher's staging directory), are never loaded.
@@ -16,7 +18,7 @@ import dataclasses
 import logging
 import os
 import threading
-from typing import Callable, Dict, List
+from typing import Callable, Dict, List, Tuple
 
 from tensorflow.core.protobuf import meta_graph_pb2, saved_model_pb2
 
@@ -28,6 +30,31 @@ LOADING, AVAILABLE, END = "LOADING", "AVAILABLE", "END"
 
 class ModelNotFound(LookupError):
     """No loaded version matches the request (gRPC NOT_FOUND)."""
+
+
+class UnknownLabel(LookupError):
+    """A version label the model's config does not define (gRPC INVALID_ARGUMENT)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class VersionPolicy:
+    """TF Serving's model_version_policy: which ready versions to serve.
+
+    `latest` serves the newest `num_versions`, `all` every one, `specific`
+    those of `versions` that are on disk.
+    """
+
+    kind: str = "latest"
+    num_versions: int = 1
+    versions: Tuple[int, ...] = ()
+
+    def select(self, ready: List[int]) -> List[int]:
+        """The versions to serve, oldest first, of the ready ones (sorted)."""
+        if self.kind == "all":
+            return list(ready)
+        if self.kind == "specific":
+            return [v for v in ready if v in self.versions]
+        return list(ready[-self.num_versions :])
 
 
 @dataclasses.dataclass
@@ -82,7 +109,7 @@ def ready_versions(base_path: str) -> List[int]:
 
 
 class ModelStore:
-    """Serves the newest complete version of `name` found under `base_path`."""
+    """Serves the versions of `name` under `base_path` that its policy selects."""
 
     def __init__(
         self,
@@ -90,47 +117,69 @@ class ModelStore:
         base_path: str,
         poll_seconds: float = 1.0,
         loader: Callable[[int, str], LoadedVersion] = load_version,
+        policy: VersionPolicy = VersionPolicy(),
+        labels: Dict[str, int] | None = None,
     ):
         self.name = name
         self.base_path = os.path.abspath(base_path)
         self.poll_seconds = poll_seconds
         self._loader = loader
         self._lock = threading.Lock()
-        self._current: LoadedVersion | None = None
+        self._loaded: Dict[int, LoadedVersion] = {}
         self._statuses: Dict[int, VersionStatus] = {}
+        self._policy = policy
+        self._labels = dict(labels or {})
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
+    def configure(self, policy: VersionPolicy, labels: Dict[str, int]) -> None:
+        """A new policy and labels (from an edited model config); the next poll applies them."""
+        with self._lock:
+            self._policy, self._labels = policy, dict(labels)
+
     def poll(self) -> None:
-        """Loads the newest complete version if it is not the one being served."""
+        """Loads the versions the policy selects and unloads the others.
+
+        New versions are loaded before old ones are unloaded, so a request
+        always finds a version during a switch.
+        """
+        ready = ready_versions(self.base_path)
         with self._lock:
-            failed = {v for v, s in self._statuses.items() if s.error}
-            current = self._current.version if self._current else None
-        candidates = [v for v in ready_versions(self.base_path) if v not in failed]
-        if not candidates:
-            return
-        newest = candidates[-1]
-        if newest == current:
-            return
-        path = os.path.join(self.base_path, str(newest))
+            loaded = set(self._loaded)
+            policy = self._policy
+        for version in policy.select([v for v in ready if v not in self._failed()]):
+            if version not in loaded:
+                self._load(version)
+        # Chosen again: a version that just failed to load leaves its place to the next one.
+        wanted = policy.select([v for v in ready if v not in self._failed()])
         with self._lock:
-            self._statuses[newest] = VersionStatus(newest, LOADING)
-        _log.info("Loading %s version %d from %s", self.name, newest, path)
+            for version in sorted(set(self._loaded) - set(wanted)):
+                del self._loaded[version]
+                self._statuses[version] = VersionStatus(version, END)
+                _log.info("Unloaded %s version %d", self.name, version)
+
+    def _failed(self) -> set:
+        with self._lock:
+            return {v for v, s in self._statuses.items() if s.error}
+
+    def _load(self, version: int) -> None:
+        path = os.path.join(self.base_path, str(version))
+        with self._lock:
+            self._statuses[version] = VersionStatus(version, LOADING)
+        _log.info("Loading %s version %d from %s", self.name, version, path)
         try:
-            loaded = self._loader(newest, path)
+            loaded = self._loader(version, path)
         except Exception as error:  # a broken version must not stop the server
-            _log.error("Could not load %s version %d: %s", self.name, newest, error)
+            _log.error("Could not load %s version %d: %s", self.name, version, error)
             with self._lock:
-                self._statuses[newest] = VersionStatus(
-                    newest, END, f"{type(error).__name__}: {error}"
+                self._statuses[version] = VersionStatus(
+                    version, END, f"{type(error).__name__}: {error}"
                 )
             return
         with self._lock:
-            previous, self._current = self._current, loaded
-            self._statuses[newest] = VersionStatus(newest, AVAILABLE)
-            if previous is not None:
-                self._statuses[previous.version] = VersionStatus(previous.version, END)
-        _log.info("Serving %s version %d", self.name, newest)
+            self._loaded[version] = loaded
+            self._statuses[version] = VersionStatus(version, AVAILABLE)
+        _log.info("Serving %s version %d", self.name, version)
 
     def start(self) -> None:
         """Loads what is there now, then keeps polling in a background thread."""
@@ -150,17 +199,22 @@ class ModelStore:
         if self._thread is not None:
             self._thread.join()
 
-    def get(self, version: int | None = None) -> LoadedVersion:
-        """The version to serve: the newest, or exactly `version` if it is the one loaded."""
+    def get(self, version: int | None = None, label: str | None = None) -> LoadedVersion:
+        """The newest loaded version, or exactly `version`, or the one `label` names."""
         with self._lock:
-            current = self._current
+            loaded = dict(self._loaded)
+            labels = dict(self._labels)
+        if label is not None:
+            if label not in labels:
+                raise UnknownLabel(f"Unrecognized servable version label: {label}")
+            version = labels[label]
         if version is None:
-            if current is None:
+            if not loaded:
                 raise ModelNotFound(f"Servable not found for request: Latest({self.name})")
-            return current
-        if current is None or current.version != version:
+            return loaded[max(loaded)]
+        if version not in loaded:
             raise ModelNotFound(f"Servable not found for request: Specific({self.name}, {version})")
-        return current
+        return loaded[version]
 
     def statuses(self) -> List[VersionStatus]:
         with self._lock:

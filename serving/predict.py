@@ -13,7 +13,7 @@ from __future__ import annotations
 import grpc
 import numpy as np
 import tensorflow as tf
-from tensorflow.core.framework import types_pb2
+from tensorflow.core.framework import tensor_shape_pb2, types_pb2
 from tensorflow.core.protobuf import meta_graph_pb2
 from tensorflow_serving.apis import (
     get_model_metadata_pb2,
@@ -22,7 +22,13 @@ from tensorflow_serving.apis import (
     predict_pb2,
 )
 
-from tfx_seqgen.serving.model_store import END, LoadedVersion, ModelNotFound, ModelStore
+from tfx_seqgen.serving.model_store import (
+    END,
+    LoadedVersion,
+    ModelNotFound,
+    ModelStore,
+    UnknownLabel,
+)
 
 DEFAULT_SIGNATURE = "serving_default"
 _STATES = {
@@ -66,21 +72,19 @@ def _find(stores: dict, model_spec: model_pb2.ModelSpec) -> tuple:
         raise ServingStatus(grpc.StatusCode.INVALID_ARGUMENT, "Missing ModelSpec")
     store: ModelStore | None = stores.get(model_spec.name)
     choice = model_spec.WhichOneof("version_choice")
-    if choice == "version_label":
-        raise ServingStatus(
-            grpc.StatusCode.NOT_FOUND,
-            f"Unrecognized servable version label: {model_spec.version_label}",
-        )
     version = model_spec.version.value if choice == "version" else None
+    label = model_spec.version_label if choice == "version_label" else None
     if store is None:
         request = (
             f"Specific({model_spec.name}, {version})" if version else f"Latest({model_spec.name})"
         )
         raise ServingStatus(grpc.StatusCode.NOT_FOUND, f"Servable not found for request: {request}")
     try:
-        return store, store.get(version)
+        return store, store.get(version, label)
     except ModelNotFound as error:
         raise ServingStatus(grpc.StatusCode.NOT_FOUND, str(error)) from None
+    except UnknownLabel as error:
+        raise ServingStatus(grpc.StatusCode.INVALID_ARGUMENT, str(error)) from None
 
 
 def _signature(loaded: LoadedVersion, name: str) -> meta_graph_pb2.SignatureDef:
@@ -90,6 +94,12 @@ def _signature(loaded: LoadedVersion, name: str) -> meta_graph_pb2.SignatureDef:
             grpc.StatusCode.FAILED_PRECONDITION, f'Serving signature key "{name}" not found.'
         )
     return loaded.signature_defs[name]
+
+
+def signature_def(stores: dict, model_spec: model_pb2.ModelSpec) -> meta_graph_pb2.SignatureDef:
+    """The SignatureDef a request for `model_spec` would run, or the status it would get."""
+    _, loaded = _find(stores, model_spec)
+    return _signature(loaded, model_spec.signature_name)
 
 
 def _inputs(signature: meta_graph_pb2.SignatureDef, request: predict_pb2.PredictRequest) -> dict:
@@ -123,7 +133,31 @@ def _inputs(signature: meta_graph_pb2.SignatureDef, request: predict_pb2.Predict
             raise ServingStatus(
                 grpc.StatusCode.INVALID_ARGUMENT, f"tensor parsing error: {alias}"
             ) from None
+        _check_shape(alias, tensors[alias].shape, signature.inputs[alias].tensor_shape)
     return tensors
+
+
+def _shape_text(shape: tensor_shape_pb2.TensorShapeProto) -> str:
+    return "[" + ", ".join("None" if d.size < 0 else str(d.size) for d in shape.dim) + "]"
+
+
+def _check_shape(alias: str, shape: tf.TensorShape, expected) -> None:
+    """Refuses an input whose rank or fixed sizes differ from the signature's, naming both.
+
+    TF Serving leaves this to the graph, whose errors ("In[0] should be a
+    scalar") do not say which input is wrong.
+    """
+    if expected.unknown_rank:
+        return
+    fits = len(shape) == len(expected.dim) and all(
+        d.size < 0 or d.size == size for d, size in zip(expected.dim, shape, strict=True)
+    )
+    if not fits:
+        what = "a scalar" if not expected.dim else f"shape {_shape_text(expected)} (None: any size)"
+        raise ServingStatus(
+            grpc.StatusCode.INVALID_ARGUMENT,
+            f"input {alias} has shape {list(shape)}, but the signature expects {what}",
+        )
 
 
 def _output_aliases(signature: meta_graph_pb2.SignatureDef, output_filter) -> list:

@@ -2,7 +2,7 @@
 
 It runs the real `tensorflow_model_server` when that is on PATH (or when
 asked for), otherwise `seqgen serve --implementation builtin`; either way
-callers only get an address that speaks TF Serving's gRPC API.
+callers get addresses that speak TF Serving's gRPC and REST APIs.
 """
 
 from __future__ import annotations
@@ -12,8 +12,10 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 
+from tfx_seqgen.serving import metrics
 from tfx_seqgen.serving.client import ServingClient
 from tfx_seqgen.serving.server import model_server_binary
 
@@ -26,10 +28,28 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def monitoring_config_file() -> str:
+    """A TF Serving monitoring config that exports Prometheus metrics where the
+    built-in server does; tensorflow_model_server exports none without one."""
+    directory = tempfile.mkdtemp(prefix="seqgen-monitoring-")
+    path = os.path.join(directory, "monitoring.config")
+    with open(path, "w") as f:
+        f.write(f'prometheus_config {{\n  enable: true\n  path: "{metrics.PATH}"\n}}\n')
+    return path
+
+
 def server_command(
-    implementation: str, model_name: str, base_path: str, port: int, poll_seconds: float = 1.0
+    implementation: str,
+    model_name: str,
+    base_path: str,
+    port: int,
+    poll_seconds: float = 1.0,
+    rest_port: int = 0,
+    model_config_file: str | None = None,
+    config_poll_seconds: float = 0.0,
 ) -> list:
-    """The command line that serves `base_path` as `model_name` on `port`."""
+    """The command line that serves `base_path` as `model_name` (or the models of
+    `model_config_file`) on `port` (gRPC) and `rest_port` (REST; 0 for none)."""
     if implementation not in IMPLEMENTATIONS:
         raise ValueError(
             f"implementation={implementation!r} is unknown; allowed: {', '.join(IMPLEMENTATIONS)}."
@@ -38,13 +58,31 @@ def server_command(
     if implementation == "tensorflow_model_server" or (implementation == "auto" and binary):
         if not binary:
             raise FileNotFoundError("tensorflow_model_server is not on PATH.")
+        if model_config_file:
+            models = [
+                f"--model_config_file={os.path.abspath(model_config_file)}",
+                f"--model_config_file_poll_wait_seconds={round(config_poll_seconds)}",
+            ]
+        else:
+            models = [
+                f"--model_name={model_name}",
+                f"--model_base_path={os.path.abspath(base_path)}",
+            ]
         return [
             binary,
             f"--port={port}",
-            f"--model_name={model_name}",
-            f"--model_base_path={os.path.abspath(base_path)}",
+            f"--rest_api_port={rest_port}",
+            f"--monitoring_config_file={monitoring_config_file()}",
+            *models,
             f"--file_system_poll_wait_seconds={max(1, round(poll_seconds))}",
         ]
+    if model_config_file:
+        models = [
+            f"--model-config-file={os.path.abspath(model_config_file)}",
+            f"--model-config-file-poll-wait-seconds={config_poll_seconds}",
+        ]
+    else:
+        models = [f"--model-name={model_name}", f"--model-base-path={os.path.abspath(base_path)}"]
     return [
         sys.executable,
         "-m",
@@ -52,14 +90,19 @@ def server_command(
         "serve",
         "--implementation=builtin",
         f"--port={port}",
-        f"--model-name={model_name}",
-        f"--model-base-path={os.path.abspath(base_path)}",
+        f"--rest-api-port={rest_port}",
+        *models,
         f"--poll-seconds={poll_seconds}",
     ]
 
 
 class ServerProcess:
-    """`with ServerProcess(...) as server:` serves until the block ends; `server.address`."""
+    """`with ServerProcess(...) as server:` serves until the block ends.
+
+    `server.address` is its gRPC address, `server.rest_url` its REST API's root.
+    With `model_config_file`, the server serves that file's models and
+    `model_name` is the one waited for at start-up.
+    """
 
     def __init__(
         self,
@@ -69,12 +112,23 @@ class ServerProcess:
         log_path: str | None = None,
         startup_timeout: float = 180.0,
         poll_seconds: float = 1.0,
+        model_config_file: str | None = None,
+        config_poll_seconds: float = 0.0,
     ):
         self.port = free_port()
         self.address = f"127.0.0.1:{self.port}"
+        self.rest_port = free_port()
+        self.rest_url = f"http://127.0.0.1:{self.rest_port}"
         self.model_name = model_name
         self.command = server_command(
-            implementation, model_name, base_path, self.port, poll_seconds
+            implementation,
+            model_name,
+            base_path,
+            self.port,
+            poll_seconds,
+            self.rest_port,
+            model_config_file,
+            config_poll_seconds,
         )
         self.log_path = log_path
         self.startup_timeout = startup_timeout

@@ -5,6 +5,7 @@ import threading
 import grpc
 import pytest
 
+from tfx_seqgen.serving import server_config
 from tfx_seqgen.serving.client import ServingClient, ServingError, readable
 from tfx_seqgen.serving.process import free_port
 from tfx_seqgen.serving.server import StandInServer
@@ -12,7 +13,7 @@ from tfx_seqgen.serving.server import StandInServer
 
 def test_unavailable_is_retried_until_the_server_is_up(tmp_path):
     port = free_port()
-    server = StandInServer("lcd", str(tmp_path), port=port)
+    server = StandInServer(server_config.single("lcd", str(tmp_path)), port=port, rest_port=0)
     timer = threading.Timer(1.0, server.start)
     timer.start()
     try:

@@ -4,7 +4,15 @@ import os
 
 import pytest
 
-from tfx_seqgen.serving.model_store import AVAILABLE, END, LoadedVersion, ModelNotFound, ModelStore
+from tfx_seqgen.serving.model_store import (
+    AVAILABLE,
+    END,
+    LoadedVersion,
+    ModelNotFound,
+    ModelStore,
+    UnknownLabel,
+    VersionPolicy,
+)
 
 
 def write_version(base, version, complete=True):
@@ -82,3 +90,56 @@ def test_nothing_loaded_yet_is_not_found_naming_the_request(tmp_path):
     store.poll()
     with pytest.raises(ModelNotFound, match=r"Specific\(lcd, 4\)"):
         store.get(4)
+
+
+def test_latest_two_serves_the_two_newest_and_unloads_older_ones(tmp_path):
+    for version in (1, 2, 3):
+        write_version(tmp_path, version)
+    store = ModelStore(
+        "lcd", str(tmp_path), loader=fake_loader(), policy=VersionPolicy("latest", 2)
+    )
+    store.poll()
+    assert states(store) == {2: AVAILABLE, 3: AVAILABLE}
+    assert store.get().version == 3 and store.get(2).version == 2
+    with pytest.raises(ModelNotFound, match=r"Specific\(lcd, 1\)"):
+        store.get(1)
+    write_version(tmp_path, 4)
+    store.poll()
+    assert states(store) == {2: END, 3: AVAILABLE, 4: AVAILABLE}
+
+
+def test_all_and_specific_policies(tmp_path):
+    for version in (1, 2, 3):
+        write_version(tmp_path, version)
+    every = ModelStore("lcd", str(tmp_path), loader=fake_loader(), policy=VersionPolicy("all"))
+    every.poll()
+    assert states(every) == {1: AVAILABLE, 2: AVAILABLE, 3: AVAILABLE}
+    pinned = ModelStore(
+        "lcd",
+        str(tmp_path),
+        loader=fake_loader(),
+        policy=VersionPolicy("specific", versions=(1, 5)),
+    )
+    pinned.poll()
+    assert states(pinned) == {1: AVAILABLE}  # 5 is not on disk (yet)
+    assert pinned.get().version == 1  # the newest it serves, not the newest on disk
+
+
+def test_labels_name_versions_and_a_new_config_moves_them(tmp_path):
+    for version in (1, 2):
+        write_version(tmp_path, version)
+    store = ModelStore(
+        "lcd",
+        str(tmp_path),
+        loader=fake_loader(),
+        policy=VersionPolicy("all"),
+        labels={"stable": 1, "canary": 2},
+    )
+    store.poll()
+    assert store.get(label="stable").version == 1 and store.get(label="canary").version == 2
+    with pytest.raises(UnknownLabel, match="Unrecognized servable version label: beta"):
+        store.get(label="beta")
+    store.configure(VersionPolicy("specific", versions=(2,)), {"stable": 2})
+    store.poll()
+    assert store.get(label="stable").version == 2
+    assert states(store) == {1: END, 2: AVAILABLE}

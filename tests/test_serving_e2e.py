@@ -1,4 +1,4 @@
-"""Pushed models served over TF Serving's gRPC API, called through the client.
+"""Pushed models served over TF Serving's gRPC and REST APIs.
 
 Every test runs against the built-in server, and again against the real
 `tensorflow_model_server` when it is on PATH (reported as skipped when not).
@@ -7,12 +7,17 @@ Every test runs against the built-in server, and again against the real
 import json
 import os
 import shutil
+import socket
 import threading
+import time
+import urllib.error
+import urllib.request
 
 import grpc
 import numpy as np
 import pytest
 import tensorflow as tf
+from prometheus_client.parser import text_string_to_metric_families
 
 from tfx_seqgen.components.pusher import publish
 from tfx_seqgen.pipeline import local_runs
@@ -185,6 +190,253 @@ def test_oversized_request_is_refused_before_any_work(lcd_server, client):
     assert client.generate(**GENERATE).shape == (2, 5, 13)
 
 
+def rest(server, path, document=None, method=None):
+    """(HTTP status, parsed JSON body) of a REST call; a bytes `document` is sent as is."""
+    data = document if isinstance(document, bytes) or document is None else None
+    if data is None and document is not None:
+        data = json.dumps(document).encode()
+    request = urllib.request.Request(server.rest_url + path, data=data, method=method)
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def rest_generate(**changes):
+    values = {**GENERATE, **changes}
+    return {"signature_name": "generate", "inputs": values}
+
+
+@pytest.mark.e2e
+def test_rest_answers_as_grpc_does(lcd_server, client):
+    version = max(int(v) for v in os.listdir(lcd_server.base_path) if v.isdigit())
+    status, answer = rest(lcd_server, "/v1/models/lcd:predict", rest_generate())
+    assert status == 200, answer
+    outputs = answer["outputs"]
+    served, _ = client.predict(generate_inputs(), "generate")
+    np.testing.assert_array_equal(
+        np.asarray(outputs["trajectories"], np.float32), served["trajectories"]
+    )
+    assert outputs["in_training_range"] == [True, True]
+    status, versioned = rest(
+        lcd_server, f"/v1/models/lcd/versions/{version}:predict", rest_generate()
+    )
+    assert status == 200 and versioned == answer
+    assert rest(lcd_server, "/v1/models/lcd") == (
+        200,
+        {
+            "model_version_status": [
+                {
+                    "version": str(version),
+                    "state": "AVAILABLE",
+                    "status": {"error_code": "OK", "error_message": ""},
+                }
+            ]
+        },
+    )
+    status, metadata = rest(lcd_server, "/v1/models/lcd/metadata")
+    assert status == 200
+    assert metadata["model_spec"]["name"] == "lcd"
+    assert metadata["model_spec"]["version"] == str(version)
+    signatures = metadata["metadata"]["signature_def"]["signature_def"]
+    assert {"generate", "serving_default", "evaluate"} <= set(signatures)
+    assert signatures["generate"]["inputs"]["x0"]["dtype"] == "DT_FLOAT"
+
+
+REST_ERRORS = {
+    # name: (path, body, method, HTTP status, words the error must hold)
+    "unknown model": ("/v1/models/weather:predict", rest_generate(), None, 404, "weather"),
+    "unknown version": ("/v1/models/lcd/versions/1:predict", rest_generate(), None, 404, "lcd"),
+    "unknown signature": (
+        "/v1/models/lcd:predict",
+        {"signature_name": "sample", "inputs": GENERATE},
+        None,
+        400,
+        "sample",
+    ),
+    "bad JSON": ("/v1/models/lcd:predict", b"{x0: 3}", None, 400, "JSON Parse error"),
+    "neither instances nor inputs": (
+        "/v1/models/lcd:predict",
+        {"signature_name": "generate"},
+        None,
+        400,
+        "Missing 'inputs' or 'instances' key",
+    ),
+    "float for an integer": (
+        "/v1/models/lcd:predict",
+        rest_generate(seed=[7.5, 8]),
+        None,
+        400,
+        "7.5",
+    ),
+    "num_samples=0": (
+        "/v1/models/lcd:predict",
+        rest_generate(num_samples=0),
+        None,
+        400,
+        "num_samples",
+    ),
+    "period=-2": (
+        "/v1/models/lcd:predict",
+        rest_generate(period=[-2.0, 1.0]),
+        None,
+        400,
+        "period must be > 0",
+    ),
+    "DELETE": ("/v1/models/lcd", None, "DELETE", 400, "Malformed request"),
+    "GET predict": ("/v1/models/lcd:predict", None, None, 400, "Malformed request"),
+    "unknown version status": ("/v1/models/lcd/versions/1", None, None, 404, "version 1"),
+}
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("name", list(REST_ERRORS))
+def test_rest_errors_carry_tf_servings_http_status_and_the_server_keeps_serving(lcd_server, name):
+    path, document, method, expected, words = REST_ERRORS[name]
+    status, answer = rest(lcd_server, path, document, method)
+    assert status == expected, answer
+    assert words in answer["error"], answer
+    assert rest(lcd_server, "/v1/models/lcd:predict", rest_generate())[0] == 200
+
+
+@pytest.mark.e2e
+def test_builtin_rest_refuses_shapes_unknown_fields_and_oversized_bodies(lcd_server):
+    """Stricter than tensorflow_model_server, which leaves these to the graph or ignores them."""
+    if "built-in" not in lcd_server.kind:
+        pytest.skip("the built-in server's own checks")
+    predict_url = "/v1/models/lcd:predict"
+    status, answer = rest(lcd_server, predict_url, rest_generate(x0=[[3.0], [2.5]]))
+    assert status == 400
+    assert answer["error"] == (
+        "input x0 has shape [2, 1], but the signature expects shape [None] (None: any size)"
+    )
+    status, answer = rest(lcd_server, predict_url, {**rest_generate(), "signature": "generate"})
+    assert status == 400 and "Unknown key(s) in the request body: signature" in answer["error"]
+    # A body announced over the 16 MB limit is answered before any of it is sent.
+    host, port = lcd_server.rest_url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=30) as connection:
+        connection.sendall(
+            f"POST {predict_url} HTTP/1.1\r\nHost: {host}\r\n"
+            f"Content-Length: {20 * 1024 * 1024}\r\n\r\n".encode()
+        )
+        reply = connection.makefile("rb").read().decode()
+    assert reply.startswith("HTTP/1.1 413"), reply
+    assert "larger than the server's limit of 16777216 bytes" in reply
+    assert rest(lcd_server, predict_url, rest_generate())[0] == 200
+
+
+MODEL_CONFIG = """
+model_config_list {{
+  config {{
+    name: "lcd"
+    base_path: "{lcd}"
+    model_version_policy {{ specific {{ versions: {old} versions: {new} }} }}
+    version_labels {{ key: "stable" value: {old} }}
+    version_labels {{ key: "canary" value: {new} }}
+  }}
+  {art}
+}}
+"""
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("implementation", IMPLEMENTATIONS)
+def test_one_process_serves_lcd_and_art_from_a_model_config_file(
+    lcd_run, art_run, implementation, tmp_path
+):
+    lcd = tmp_path / "lcd"
+    shutil.copytree(os.path.dirname(local_runs.pushed_to(lcd_run)), lcd)
+    old = max(int(v) for v in os.listdir(lcd) if v.isdigit())
+    new = publish(local_runs.model_dir(lcd_run), str(lcd))
+    art = f'config {{ name: "art" base_path: "{os.path.dirname(local_runs.pushed_to(art_run))}" }}'
+    config = tmp_path / "models.config"
+    config.write_text(MODEL_CONFIG.format(lcd=lcd, old=old, new=new, art=art))
+    queries = ["c9k8j3f1??k", "a1b2c3d4??d"]
+    with ServerProcess(
+        "lcd", None, implementation, str(tmp_path / "log"), model_config_file=str(config),
+        config_poll_seconds=1,
+    ) as server:  # fmt: skip
+        with ServingClient(server.address, "lcd") as lcd_client:
+            assert lcd_client.versions() == {old: "AVAILABLE", new: "AVAILABLE"}
+            latest, _ = lcd_client.predict(generate_inputs(), "generate")
+            assert lcd_client.last_version == new
+            lcd_client.predict(generate_inputs(), "generate", version_label="stable")
+            assert lcd_client.last_version == old
+            lcd_client.predict(generate_inputs(), "generate", version_label="canary")
+            assert lcd_client.last_version == new
+        status, answer = rest(server, "/v1/models/lcd/labels/canary:predict", rest_generate())
+        assert status == 200
+        np.testing.assert_array_equal(
+            np.asarray(answer["outputs"]["trajectories"], np.float32), latest["trajectories"]
+        )
+        with ServingClient(server.address, "art") as art_client:
+            digits, probabilities = art_client.answer(queries)
+        status, answer = rest(server, "/v1/models/art:predict",
+                              {"signature_name": "answer", "instances": queries})  # fmt: skip
+        assert status == 200 and [r["digit"] for r in answer["predictions"]] == digits.tolist()
+        # A bad edit keeps the last good config serving; a good one drops ART.
+        config.write_text("model_config_list { config { name: 'lcd' } }")
+        time.sleep(3)
+        assert rest(server, "/v1/models/art")[0] == 200
+        config.write_text(MODEL_CONFIG.format(lcd=lcd, old=old, new=new, art=""))
+        deadline = time.monotonic() + 60
+        while rest(server, "/v1/models/art")[0] == 200 and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert rest(server, "/v1/models/art:predict",
+                    {"signature_name": "answer", "instances": queries})[0] == 404  # fmt: skip
+        assert rest(server, "/v1/models/lcd:predict", rest_generate())[0] == 200
+
+
+def prometheus_samples(server) -> dict:
+    """{(metric name, sorted label items): value} from the server's metrics page."""
+    with urllib.request.urlopen(server.rest_url + "/monitoring/prometheus/metrics") as page:
+        text = page.read().decode()
+    samples = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            samples[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
+    return samples
+
+
+@pytest.mark.e2e
+def test_metrics_count_requests_per_model_signature_and_status(lcd_server, client):
+    if "built-in" not in lcd_server.kind:
+        pytest.skip("tensorflow_model_server names its own label set")
+
+    def count(status, signature, entrypoint):
+        labels = {"model_name": "lcd", "status": status, "signature_name": signature,
+                  "entrypoint": entrypoint}  # fmt: skip
+        key = (":tensorflow:serving:request_count_total", tuple(sorted(labels.items())))
+        return prometheus_samples(lcd_server).get(key, 0)
+
+    before = {
+        "grpc ok": count("OK", "generate", "GRPC"),
+        "grpc bad": count("INVALID_ARGUMENT", "generate", "GRPC"),
+        "rest ok": count("OK", "generate", "REST"),
+        "rest bad": count("INVALID_ARGUMENT", "generate", "REST"),
+    }
+    for _ in range(3):
+        client.generate(**GENERATE)
+    with pytest.raises(ServingError):
+        client.generate(**{**GENERATE, "num_samples": 0})
+    for _ in range(2):
+        assert rest(lcd_server, "/v1/models/lcd:predict", rest_generate())[0] == 200
+    assert rest(lcd_server, "/v1/models/lcd:predict", rest_generate(steps=0))[0] == 400
+    assert count("OK", "generate", "GRPC") - before["grpc ok"] == 3
+    assert count("INVALID_ARGUMENT", "generate", "GRPC") - before["grpc bad"] == 1
+    assert count("OK", "generate", "REST") - before["rest ok"] == 2
+    assert count("INVALID_ARGUMENT", "generate", "REST") - before["rest bad"] == 1
+    latency = {
+        key: value
+        for key, value in prometheus_samples(lcd_server).items()
+        if key[0] == ":tensorflow:serving:request_latency_count"
+        and ("API", "Predict") in key[1]
+        and ("entrypoint", "REST") in key[1]
+    }
+    assert sum(latency.values()) >= 3
+
+
 def hammer(address, clients, requests, stop=None):
     """`clients` threads each sending `requests` generate calls; (versions seen, errors)."""
     seen, errors = [], []
@@ -243,7 +495,7 @@ def test_a_version_pushed_under_load_is_served_without_a_failed_request(lcd_serv
 
 @pytest.mark.e2e
 @pytest.mark.parametrize("implementation", IMPLEMENTATIONS)
-def test_art_answers_over_grpc_as_the_pushed_model_does(art_run, implementation, tmp_path):
+def test_art_answers_over_grpc_and_rest_as_the_pushed_model_does(art_run, implementation, tmp_path):
     base = os.path.dirname(local_runs.pushed_to(art_run))
     queries = ["c9k8j3f1??k", "a1b2c3d4??d"]
     direct = tf.saved_model.load(local_runs.pushed_to(art_run)).signatures["answer"]
@@ -257,6 +509,15 @@ def test_art_answers_over_grpc_as_the_pushed_model_does(art_run, implementation,
                 client.answer(["c9k8j3f1??z"])
             assert caught.value.code == grpc.StatusCode.INVALID_ARGUMENT
             assert "query must be 4 letter-digit pairs" in caught.value.message
+        # REST's row format: one prediction per query.
+        status, answer = rest(server, "/v1/models/art:predict",
+                              {"signature_name": "answer", "instances": queries})  # fmt: skip
+        assert status == 200, answer
+        assert [row["digit"] for row in answer["predictions"]] == digits.tolist()
+        np.testing.assert_array_equal(
+            np.asarray([row["probabilities"] for row in answer["predictions"]], np.float32),
+            probabilities,
+        )
 
 
 def seqgen(*args):
