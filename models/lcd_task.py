@@ -15,8 +15,10 @@ Signatures (the same for the contextual model and the baseline):
   averages them; see models.sample_scores.
 - generate(x0, period, seed, num_samples, steps): `trajectories`
   [B, num_samples, steps + 1] in original units, starting at x0 (the first
-  value of the sequence). Each sample draws its own h0 with a seed derived
-  from (seed, sample number) and rolls the model forward in the graph.
+  value of the sequence). num_samples and steps are scalars, or vectors with
+  one (equal) entry per row, as a batching server sends them. Each sample
+  draws its own h0 with a seed derived from (seed, sample number) and rolls
+  the model forward in the graph.
 """
 
 from __future__ import annotations
@@ -264,11 +266,18 @@ class LcdServing(tf.Module):
             tf.TensorSpec([None], tf.float32, name="x0"),
             tf.TensorSpec([None], tf.float32, name="period"),
             tf.TensorSpec([None], tf.int64, name="seed"),
-            tf.TensorSpec([], tf.int32, name="num_samples"),
-            tf.TensorSpec([], tf.int32, name="steps"),
+            # A scalar, or one entry per row (all equal): TF Serving's batcher
+            # needs every input to have a batch dimension.
+            tf.TensorSpec(None, tf.int32, name="num_samples"),
+            tf.TensorSpec(None, tf.int32, name="steps"),
         ]
     )
     def generate(self, x0, period, seed, num_samples, steps):
+        batch = tf.shape(x0)[0]
+        num_samples, sample_checks = _per_request(num_samples, batch, "num_samples")
+        steps, step_checks = _per_request(steps, batch, "steps")
+        with tf.control_dependencies(sample_checks + step_checks):
+            num_samples, steps = tf.identity(num_samples), tf.identity(steps)
         checks = _checks(x0, period, seed, num_samples, steps, self.scaling["x0_min"])
         with tf.control_dependencies(checks):
             # Everything below reads these, so no work starts before the checks pass.
@@ -340,6 +349,27 @@ class LcdServing(tf.Module):
             "generate": self.generate,
             "evaluate": self.evaluate,
         }
+
+
+def _per_request(value, batch, name: str) -> tuple:
+    """(the scalar, its checks) of an input given as a scalar or as one equal entry per row.
+
+    Rows merged by a batcher from requests that asked for different values
+    cannot share one output tensor, so they are refused, naming the input.
+    """
+    flat = tf.reshape(value, [-1])
+    size = tf.size(flat)
+    rule = f"{name} must be a scalar, or a vector with one entry per row of x0"
+    checks = [
+        tf.debugging.Assert(tf.rank(value) <= 1, [rule]),
+        tf.debugging.Assert((tf.rank(value) == 0) | ((size == batch) & (size > 0)), [rule]),
+        tf.debugging.Assert(
+            tf.reduce_all(tf.equal(flat, flat[:1])),
+            [f"{name} must be the same in every row of a request"],
+        ),
+    ]
+    with tf.control_dependencies(checks):
+        return tf.identity(flat[0]), checks
 
 
 def _checks(x0, period, seed, num_samples, steps, x0_min) -> list:

@@ -57,6 +57,7 @@ def probe_lcd(model):
         )["trajectories"].numpy()
 
     first, again, reseeded = run(), run(), run(seed=(70, 80))
+    per_row = run(num_samples=(5, 5), steps=(12, 12))
     alone = run(x0=(2.5,), period=(1.0,), seed=(8,))
     bad = {
         "num_samples=0": lambda: run(num_samples=0),
@@ -68,6 +69,9 @@ def probe_lcd(model):
         "period=-2": lambda: run(period=(2.0, -2.0)),
         "x0=0": lambda: run(x0=(3.0, 0.0)),
         "period rows": lambda: run(period=(2.0,)),
+        "num_samples per row differ": lambda: run(num_samples=(5, 6)),
+        "steps rows": lambda: run(steps=(12, 12, 12)),
+        "num_samples rank": lambda: run(num_samples=((5,), (5,))),
         "seed rows": lambda: run(seed=(1, 2, 3)),
         "rows x num_samples x steps": lambda: run(
             x0=[3.0] * 20, period=[2.0] * 20, seed=list(range(20)), num_samples=1000, steps=1000
@@ -106,6 +110,7 @@ def probe_lcd(model):
         "shape": list(first.shape),
         "starts": first[:, :, 0].tolist(),
         "same_seed_identical": bool(np.array_equal(first, again)),
+        "per_row_counts_identical": bool(np.array_equal(first, per_row)),
         "other_seed_differs": bool(not np.allclose(first, reseeded)),
         "samples_differ": bool(not np.allclose(first[0, 0], first[0, 1])),
         "row_alone_identical": bool(np.allclose(alone[0], first[1], atol=1e-5)),

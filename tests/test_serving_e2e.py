@@ -219,6 +219,21 @@ def test_rest_answers_as_grpc_does(lcd_server, client):
         np.asarray(outputs["trajectories"], np.float32), served["trajectories"]
     )
     assert outputs["in_training_range"] == [True, True]
+    # The row format: every row repeats num_samples and steps.
+    rows = [
+        {"x0": x0, "period": period, "seed": seed, "num_samples": 5, "steps": 12}
+        for x0, period, seed in zip(
+            GENERATE["x0"], GENERATE["period"], GENERATE["seed"], strict=True
+        )
+    ]
+    status, by_row = rest(lcd_server, "/v1/models/lcd:predict",
+                          {"signature_name": "generate", "instances": rows})  # fmt: skip
+    assert status == 200, by_row
+    assert [row["trajectories"] for row in by_row["predictions"]] == outputs["trajectories"]
+    status, answer_mixed = rest(lcd_server, "/v1/models/lcd:predict", {
+        "signature_name": "generate", "instances": [rows[0], {**rows[1], "num_samples": 6}],
+    })  # fmt: skip
+    assert status == 400 and "num_samples must be the same in every row" in answer_mixed["error"]
     status, versioned = rest(
         lcd_server, f"/v1/models/lcd/versions/{version}:predict", rest_generate()
     )

@@ -54,6 +54,7 @@ def test_signatures_work_with_tensorflow_alone(trained, trainer):
         assert report["shape"] == [2, 5, 13]
         assert report["starts"] == [[3.0] * 5, [2.5] * 5]  # exactly x0
         assert report["finite"] and report["same_seed_identical"] and report["row_alone_identical"]
+        assert report["per_row_counts_identical"]  # num_samples and steps given per row
         assert report["in_training_range"] == [True, False, False]
         if trainer == "Trainer":  # the learned distribution generates varied trajectories
             assert report["samples_differ"] and report["other_seed_differs"]
