@@ -1,11 +1,17 @@
-"""Latency and throughput of trajectory generation: over gRPC vs a direct signature call.
+"""Latency and throughput of trajectory generation: over gRPC and REST vs a direct call.
 
 For each batch size (trajectories per request: one row, num_samples = batch,
-25 steps) it measures, for the pushed LCD model:
+25 steps) it measures, for the pushed LCD model, side by side:
 - direct: the SavedModel's `generate` signature called in this process;
 - gRPC: the same request through ServingClient to a model server in its own
-  process (tensorflow_model_server when on PATH, else the built-in server),
-  one client at a time (latency) and 8 concurrent clients (throughput).
+  process (tensorflow_model_server when on PATH, else the built-in server);
+- REST: the same request as TF Serving's columnar JSON, on a kept-alive
+  HTTP connection to that server;
+each one client at a time (latency) and 8 concurrent clients (throughput;
+direct: 8 threads). The overhead column is p50 minus the direct call's p50;
+the ratio column is 8-client throughput over the direct call's. The floor
+line is the p50 of the cheapest gRPC and REST calls (model status), the
+per-request cost of the transport and the server's Python alone.
 
     python -m benchmarks.serving                        # the demo run's model
     python -m benchmarks.serving --model-base-path DIR  # any pushed LCD model
@@ -15,10 +21,13 @@ For each batch size (trajectories per request: one row, num_samples = batch,
 from __future__ import annotations
 
 import argparse
+import http.client
+import json
 import os
 import sys
 import threading
 import time
+from urllib.parse import urlparse
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -51,13 +60,45 @@ def timed(call, count: int) -> np.ndarray:
     return np.array(seconds)
 
 
-def concurrent_rate(address: str, batch: int, count: int) -> float:
-    """Trajectories per second with CLIENTS clients sending `count` requests each."""
+class RestClient:
+    """generate over TF Serving's REST API on one kept-alive connection."""
+
+    def __init__(self, url: str):
+        parsed = urlparse(url)
+        self.connection = http.client.HTTPConnection(parsed.hostname, parsed.port, timeout=120)
+
+    def post(self, path: str, document: dict) -> dict:
+        self.connection.request("POST", path, json.dumps(document).encode())
+        response = self.connection.getresponse()
+        answer = json.loads(response.read())
+        if response.status != 200:
+            raise RuntimeError(f"REST {path} answered {response.status}: {answer}")
+        return answer
+
+    def get(self, path: str) -> dict:
+        self.connection.request("GET", path)
+        response = self.connection.getresponse()
+        return json.loads(response.read())
+
+    def generate(self, **inputs) -> np.ndarray:
+        answer = self.post(
+            "/v1/models/lcd:predict", {"signature_name": "generate", "inputs": inputs}
+        )
+        outputs = answer["outputs"]  # a lone output comes bare, several as an object
+        return np.asarray(outputs["trajectories"] if isinstance(outputs, dict) else outputs)
+
+    def close(self) -> None:
+        self.connection.close()
+
+
+def concurrent_rate(make_call, batch: int, count: int) -> float:
+    """Trajectories per second with CLIENTS threads each making `count` calls of
+    `make_call()` (one per thread: a client and its connection)."""
 
     def work():
-        with ServingClient(address, "lcd", timeout=120) as client:
-            for i in range(count):
-                client.generate(**request(batch, i))
+        call = make_call()
+        for i in range(count):
+            call(i)
 
     threads = [threading.Thread(target=work) for _ in range(CLIENTS)]
     start = time.perf_counter()
@@ -99,24 +140,54 @@ def main() -> None:
     rows = []
     with ServerProcess("lcd", args.model_base_path) as server:
         print(f"model {path}; server: {server.kind}; {count} requests per row", flush=True)
-        with ServingClient(server.address, "lcd", timeout=120) as client:
-            for batch in BATCHES:
-                n = max(10, count // (4 if batch == 128 else 1))
-                local = timed(direct(batch), n)
-                remote = timed(lambda i, b=batch: client.generate(**request(b, i)), n)
-                rate = concurrent_rate(server.address, batch, max(5, n // CLIENTS))
-                rows.append((batch, local, remote, rate))
-                print(f"  batch {batch}: done", file=sys.stderr, flush=True)
+
+        def grpc_call():
+            client = ServingClient(server.address, "lcd", timeout=120)
+            return lambda i, b=batch: client.generate(**request(b, i))
+
+        def rest_call():
+            client = RestClient(server.rest_url)
+            return lambda i, b=batch: client.generate(**request(b, i))
+
+        floor_client, floor_rest = ServingClient(server.address, "lcd"), RestClient(server.rest_url)
+        floors = (
+            np.median(timed(lambda i: floor_client.versions(), count)) * 1000,
+            np.median(timed(lambda i: floor_rest.get("/v1/models/lcd"), count)) * 1000,
+        )
+        for batch in BATCHES:
+            n = max(10, count // (4 if batch == 128 else 1))
+            each = max(5, n // CLIENTS)
+            paths = {
+                "direct signature call": (direct(batch), lambda b=batch: direct(b)),
+                "gRPC": (grpc_call(), grpc_call),
+                "REST": (rest_call(), rest_call),
+            }
+            # Latency of each path, then throughput of each: the paths take turns.
+            latency = {name: timed(call, n) for name, (call, _) in paths.items()}
+            rate = {name: concurrent_rate(make, batch, each) for name, (_, make) in paths.items()}
+            rows.append((batch, latency, rate))
+            print(f"  batch {batch}: done", file=sys.stderr, flush=True)
     print(
-        f"\n{'batch':>5} {'path':<22} {'p50 ms':>8} {'p99 ms':>8} {'traj/s 1 client':>16} "
-        f"{'traj/s 8 clients':>17}"
+        f"\n{'batch':>5} {'path':<22} {'p50 ms':>8} {'p99 ms':>8} {'overhead ms':>12} "
+        f"{'traj/s 1 client':>16} {'traj/s 8 clients':>17} {'vs direct':>10}"
     )
-    for batch, local, remote, rate in rows:
-        for name, seconds, many in (("direct signature call", local, ""), ("gRPC", remote, rate)):
+    for batch, latency, rate in rows:
+        base_p50 = np.percentile(latency["direct signature call"], 50) * 1000
+        base_rate = rate["direct signature call"]
+        for name, seconds in latency.items():
             p50, p99 = np.percentile(seconds, [50, 99]) * 1000
             single = batch / np.mean(seconds)
-            many_text = f"{many:>17,.0f}" if many else f"{'':>17}"
-            print(f"{batch:>5} {name:<22} {p50:>8.2f} {p99:>8.2f} {single:>16,.0f} {many_text}")
+            overhead = (
+                f"{p50 - base_p50:>12.2f}" if name != "direct signature call" else f"{'':>12}"
+            )
+            print(
+                f"{batch:>5} {name:<22} {p50:>8.2f} {p99:>8.2f} {overhead} {single:>16,.0f} "
+                f"{rate[name]:>17,.0f} {rate[name] / base_rate:>9.2f}x"
+            )
+    print(
+        f"\nfloor: model status p50 {floors[0]:.2f} ms over gRPC, {floors[1]:.2f} ms over REST "
+        "(transport and the server's Python, no model work)"
+    )
 
 
 if __name__ == "__main__":

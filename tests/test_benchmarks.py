@@ -27,8 +27,12 @@ def test_serving_benchmark_prints_latency_and_throughput(lcd_run):
     rows = [
         line.split() for line in out.splitlines() if line.strip().startswith(("1 ", "16 ", "128 "))
     ]
-    assert [r[0] for r in rows] == ["1", "1", "16", "16", "128", "128"]
-    assert all(float(r[-1].replace(",", "")) > 0 for r in rows if "gRPC" in r)
+    assert [r[0] for r in rows] == ["1"] * 3 + ["16"] * 3 + ["128"] * 3
+    assert [r[1] for r in rows if r[1] != "direct"] == ["gRPC", "REST"] * 3
+    # 8-client throughput is positive on every path, and the direct path is its own 1.00x.
+    assert all(float(r[-2].replace(",", "")) > 0 for r in rows)
+    assert [r[-1] for r in rows if r[1] == "direct"] == ["1.00x"] * 3
+    assert "floor: model status p50" in out
 
 
 def test_serving_benchmark_says_what_to_do_without_a_model(tmp_path):
