@@ -64,6 +64,23 @@ def add_commands(commands) -> None:
         "tensorflow_model_server binds every interface.",
     )
     serve.add_argument("--poll-seconds", type=float, default=1.0)
+    serve.add_argument(
+        "--enable-batching",
+        "--enable_batching",
+        action="store_true",
+        help="merge concurrent Predict calls to the same model version and signature, as "
+        "TF Serving's batcher (every input needs a batch dimension)",
+    )
+    serve.add_argument(
+        "--max-batch-size", "--max_batch_size", type=int, default=128, help="rows per batch"
+    )
+    serve.add_argument(
+        "--batch-timeout-micros",
+        "--batch_timeout_micros",
+        type=int,
+        default=0,
+        help="how long a batch waits for more requests (0: it takes what is queued)",
+    )
     serve.add_argument("--max-request-mb", type=float, default=16.0)
     serve.add_argument("--workers", type=int, default=8, help="requests served at once")
     serve.add_argument(
@@ -121,10 +138,18 @@ def _models(args: argparse.Namespace) -> list:
 
 
 def serve_command(args: argparse.Namespace) -> int:
-    from tfx_seqgen.serving.process import server_command
+    from tfx_seqgen.serving.process import Batching, server_command
     from tfx_seqgen.serving.server import StandInServer, model_server_binary, serve_forever
 
     models = _models(args)
+    if args.max_batch_size < 1 or args.batch_timeout_micros < 0:
+        raise SystemExit(
+            f"seqgen serve: --max-batch-size {args.max_batch_size} must be at least 1 and "
+            f"--batch-timeout-micros {args.batch_timeout_micros} at least 0"
+        )
+    batching = None
+    if args.enable_batching:
+        batching = Batching(args.max_batch_size, args.batch_timeout_micros)
     wanted = args.implementation
     if wanted == "tensorflow_model_server" or (wanted == "auto" and model_server_binary()):
         command = server_command(
@@ -136,6 +161,7 @@ def serve_command(args: argparse.Namespace) -> int:
             args.rest_api_port,
             args.model_config_file,
             args.model_config_file_poll_wait_seconds,
+            batching,
         )
         _log.info("Running %s", " ".join(command))
         os.execv(command[0], command)
@@ -157,6 +183,7 @@ def serve_command(args: argparse.Namespace) -> int:
         rest_port=args.rest_api_port or None,
         config_file=args.model_config_file,
         config_poll_seconds=args.model_config_file_poll_wait_seconds,
+        batching=batching.batcher() if batching else None,
     )
     serve_forever(server)
     return 0

@@ -51,6 +51,24 @@ class ServerMetrics:
             registry=self.registry,
         )
 
+        self.batch_rows = Histogram(
+            ":seqgen:serving:batch_rows",
+            "Rows per batch run by the built-in server's batcher (--enable_batching).",
+            buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024),
+            registry=self.registry,
+        )
+        self.batch_requests = Histogram(
+            ":seqgen:serving:batch_requests",
+            "Requests merged into each batch run by the built-in server's batcher.",
+            buckets=(1, 2, 3, 4, 6, 8, 12, 16, 32, 64),
+            registry=self.registry,
+        )
+
+    def batch(self, rows: int, requests: int) -> None:
+        """Records one batch the batcher ran."""
+        self.batch_rows.observe(rows)
+        self.batch_requests.observe(requests)
+
     @contextlib.contextmanager
     def measure(self, model_name: str, api: str, entrypoint: str, signature_name: str = ""):
         """Counts the request in the block by the status it ends with, and times it.

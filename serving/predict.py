@@ -177,14 +177,22 @@ def _output_aliases(signature: meta_graph_pb2.SignatureDef, output_filter) -> li
     return aliases or sorted(signature.outputs)
 
 
-def predict(stores: dict, request: predict_pb2.PredictRequest) -> predict_pb2.PredictResponse:
+def predict(
+    stores: dict, request: predict_pb2.PredictRequest, batcher=None
+) -> predict_pb2.PredictResponse:
+    """Runs the request's signature; with a `batcher` (serving.batching), merged with
+    concurrent requests to the same version and signature."""
     _, loaded = _find(stores, request.model_spec)
     name = request.model_spec.signature_name or DEFAULT_SIGNATURE
     signature = _signature(loaded, name)
     inputs = _inputs(signature, request)
     aliases = _output_aliases(signature, request.output_filter)
     try:
-        outputs = loaded.functions[name](**inputs)
+        if batcher is None:
+            outputs = loaded.functions[name](**inputs)
+        else:
+            key = (request.model_spec.name, loaded.version, name)
+            outputs = batcher.run(key, loaded.functions[name], inputs)
     except tf.errors.OpError as error:
         code = _CODES.get(error.error_code, grpc.StatusCode.UNKNOWN)
         raise ServingStatus(code, tf_error_message(error.message)) from None

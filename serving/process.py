@@ -7,6 +7,7 @@ callers get addresses that speak TF Serving's gRPC and REST APIs.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
 import socket
@@ -16,6 +17,7 @@ import tempfile
 import time
 
 from tfx_seqgen.serving import metrics
+from tfx_seqgen.serving.batching import Batcher
 from tfx_seqgen.serving.client import ServingClient
 from tfx_seqgen.serving.server import model_server_binary
 
@@ -38,6 +40,35 @@ def monitoring_config_file() -> str:
     return path
 
 
+@dataclasses.dataclass(frozen=True)
+class Batching:
+    """Server-side batching options, for either server."""
+
+    max_batch_size: int = 128
+    batch_timeout_micros: int = 0
+
+    def batcher(self) -> Batcher:
+        return Batcher(self.max_batch_size, self.batch_timeout_micros)
+
+    def parameters_file(self) -> str:
+        """TF Serving's --batching_parameters_file with these options."""
+        directory = tempfile.mkdtemp(prefix="seqgen-batching-")
+        path = os.path.join(directory, "batching.config")
+        with open(path, "w") as f:
+            f.write(
+                f"max_batch_size {{ value: {self.max_batch_size} }}\n"
+                f"batch_timeout_micros {{ value: {self.batch_timeout_micros} }}\n"
+            )
+        return path
+
+    def builtin_flags(self) -> list:
+        return [
+            "--enable-batching",
+            f"--max-batch-size={self.max_batch_size}",
+            f"--batch-timeout-micros={self.batch_timeout_micros}",
+        ]
+
+
 def server_command(
     implementation: str,
     model_name: str,
@@ -47,6 +78,7 @@ def server_command(
     rest_port: int = 0,
     model_config_file: str | None = None,
     config_poll_seconds: float = 0.0,
+    batching: Batching | None = None,
 ) -> list:
     """The command line that serves `base_path` as `model_name` (or the models of
     `model_config_file`) on `port` (gRPC) and `rest_port` (REST; 0 for none)."""
@@ -75,6 +107,11 @@ def server_command(
             f"--monitoring_config_file={monitoring_config_file()}",
             *models,
             f"--file_system_poll_wait_seconds={max(1, round(poll_seconds))}",
+            *(
+                ["--enable_batching", f"--batching_parameters_file={batching.parameters_file()}"]
+                if batching
+                else []
+            ),
         ]
     if model_config_file:
         models = [
@@ -93,6 +130,7 @@ def server_command(
         f"--rest-api-port={rest_port}",
         *models,
         f"--poll-seconds={poll_seconds}",
+        *(batching.builtin_flags() if batching else []),
     ]
 
 
@@ -114,6 +152,7 @@ class ServerProcess:
         poll_seconds: float = 1.0,
         model_config_file: str | None = None,
         config_poll_seconds: float = 0.0,
+        batching: Batching | None = None,
     ):
         self.port = free_port()
         self.address = f"127.0.0.1:{self.port}"
@@ -129,6 +168,7 @@ class ServerProcess:
             self.rest_port,
             model_config_file,
             config_poll_seconds,
+            batching,
         )
         self.log_path = log_path
         self.startup_timeout = startup_timeout

@@ -90,7 +90,11 @@ def model_spec(match: re.Match) -> model_pb2.ModelSpec:
 
 
 def predict_response(
-    stores: dict, spec: model_pb2.ModelSpec, body: bytes, labels: dict | None = None
+    stores: dict,
+    spec: model_pb2.ModelSpec,
+    body: bytes,
+    labels: dict | None = None,
+    batcher=None,
 ) -> dict:
     """A predict body's JSON answer, computed by the gRPC API's predict.
 
@@ -107,7 +111,7 @@ def predict_response(
         request.inputs[alias].CopyFrom(
             tf.make_tensor_proto(array, dtype=signature.inputs[alias].dtype)
         )
-    response = predict.predict(stores, request)
+    response = predict.predict(stores, request, batcher)
     outputs = {alias: tf.make_ndarray(proto) for alias, proto in response.outputs.items()}
     return json_tensors.response_json(outputs, body_format)
 
@@ -220,11 +224,12 @@ class _Handler(tornado.web.RequestHandler):
             return
         body = b"".join(self.chunks)
         stores, measure = self.rest.stores, self.rest.metrics.measure
+        batcher = self.rest.batcher
         name = tornado.escape.url_unescape(match["name"])
 
         def work():
             with measure(name, "Predict", metrics.REST) as labels:
-                return predict_response(stores, model_spec(match), body, labels)
+                return predict_response(stores, model_spec(match), body, labels, batcher)
 
         await self._answer(work)
 
@@ -264,6 +269,7 @@ class RestServer:
         self,
         stores: Dict[str, ModelStore],
         server_metrics: metrics.ServerMetrics,
+        batcher,
         host: str,
         port: int,
         max_request_bytes: int,
@@ -272,6 +278,7 @@ class RestServer:
     ):
         self.stores = stores
         self.metrics = server_metrics
+        self.batcher = batcher  # serving.batching.Batcher, or None
         self.max_request_bytes = max_request_bytes
         self._executor = futures.ThreadPoolExecutor(workers, thread_name_prefix="rest")
         self._capacity = workers * queued_per_worker

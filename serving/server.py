@@ -24,6 +24,7 @@ import grpc
 from tensorflow_serving.apis import model_service_pb2_grpc, prediction_service_pb2_grpc
 
 from tfx_seqgen.serving import metrics, predict, server_config
+from tfx_seqgen.serving.batching import Batcher
 from tfx_seqgen.serving.metrics import ServerMetrics
 from tfx_seqgen.serving.model_store import ModelStore
 from tfx_seqgen.serving.rest import DEFAULT_REST_PORT, RestServer
@@ -63,13 +64,14 @@ def _handled(method):
 
 
 class PredictionService(prediction_service_pb2_grpc.PredictionServiceServicer):
-    def __init__(self, stores: Dict[str, ModelStore], server_metrics: ServerMetrics):
+    def __init__(self, stores: Dict[str, ModelStore], server_metrics: ServerMetrics, batcher=None):
         self.stores = stores
         self.metrics = server_metrics
+        self.batcher = batcher
 
     @_handled
     def Predict(self, request, context):
-        return predict.predict(self.stores, request)
+        return predict.predict(self.stores, request, self.batcher)
 
     @_handled
     def GetModelMetadata(self, request, context):
@@ -93,7 +95,9 @@ class StandInServer:
     `config_file` and `config_poll_seconds` > 0 the file is read again
     that often: models added, removed or re-configured there are served
     accordingly, and an edit that does not parse is logged while the last
-    good config keeps serving. `port` and `rest_port` are the bound ports;
+    good config keeps serving. With a `batching` Batcher, concurrent Predict
+    calls over either API are merged as TF Serving's --enable_batching does.
+    `port` and `rest_port` are the bound ports;
     port 0 binds any free port, and `rest_port=None` serves no REST API (as
     TF Serving's --rest_api_port=0).
     """
@@ -109,6 +113,7 @@ class StandInServer:
         rest_port: int | None = DEFAULT_REST_PORT,
         config_file: str | None = None,
         config_poll_seconds: float = 0.0,
+        batching: Batcher | None = None,
     ):
         self.poll_seconds = poll_seconds
         self.config_file = config_file
@@ -117,13 +122,16 @@ class StandInServer:
         # One dict, shared with both APIs; reconfiguring swaps entries in place.
         self.stores: Dict[str, ModelStore] = {entry.name: self._store(entry) for entry in models}
         self.metrics = ServerMetrics()
+        self.batcher = batching
+        if batching is not None:
+            batching.on_batch = self.metrics.batch
         self._server = grpc.server(
             futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="predict"),
             maximum_concurrent_rpcs=workers * QUEUED_PER_WORKER,
             options=[("grpc.max_receive_message_length", max_request_bytes)],
         )
         prediction_service_pb2_grpc.add_PredictionServiceServicer_to_server(
-            PredictionService(self.stores, self.metrics), self._server
+            PredictionService(self.stores, self.metrics, batching), self._server
         )
         model_service_pb2_grpc.add_ModelServiceServicer_to_server(
             ModelService(self.stores, self.metrics), self._server
@@ -137,6 +145,7 @@ class StandInServer:
             self.rest = RestServer(
                 self.stores,
                 self.metrics,
+                batching,
                 host,
                 rest_port,
                 max_request_bytes,

@@ -22,7 +22,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from tfx_seqgen.components.pusher import publish
 from tfx_seqgen.pipeline import local_runs
 from tfx_seqgen.serving.client import ServingClient, ServingError
-from tfx_seqgen.serving.process import ServerProcess
+from tfx_seqgen.serving.process import Batching, ServerProcess
 from tfx_seqgen.serving.server import model_server_binary
 
 IMPLEMENTATIONS = [
@@ -401,6 +401,70 @@ def test_one_process_serves_lcd_and_art_from_a_model_config_file(
         assert rest(server, "/v1/models/art:predict",
                     {"signature_name": "answer", "instances": queries})[0] == 404  # fmt: skip
         assert rest(server, "/v1/models/lcd:predict", rest_generate())[0] == 200
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("implementation", IMPLEMENTATIONS)
+def test_batching_merges_concurrent_requests_without_changing_any_result(
+    lcd_run, implementation, tmp_path
+):
+    base = os.path.dirname(local_runs.pushed_to(lcd_run))
+    direct = tf.saved_model.load(local_runs.pushed_to(lcd_run)).signatures["generate"]
+
+    def inputs(client_number, request_number):
+        rows = 1 + (client_number + request_number) % 3
+        seeds = [1000 * client_number + 10 * request_number + r for r in range(rows)]
+        return {
+            "x0": np.linspace(2.5, 3.5, rows, dtype=np.float32),
+            "period": np.full(rows, 2.0, np.float32),
+            "seed": np.asarray(seeds, np.int64),
+            "num_samples": np.full(rows, 4, np.int32),  # per row: the batcher needs a batch axis
+            "steps": np.full(rows, 10, np.int32),
+        }
+
+    served, errors = {}, []
+    batching = Batching(max_batch_size=32, batch_timeout_micros=20_000)
+    with ServerProcess(
+        "lcd", base, implementation, str(tmp_path / "log"), batching=batching
+    ) as server:
+
+        def work(client_number):
+            with ServingClient(server.address, "lcd", timeout=120) as client:
+                for request_number in range(6):
+                    try:
+                        outputs, _ = client.predict(
+                            inputs(client_number, request_number), "generate"
+                        )
+                        served[client_number, request_number] = outputs["trajectories"]
+                    except Exception as error:  # every failure is counted
+                        errors.append(error)
+
+        threads = [threading.Thread(target=work, args=(c,)) for c in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        with ServingClient(server.address, "lcd") as client:
+            with pytest.raises(ServingError) as caught:
+                client.generate(**GENERATE)  # scalar num_samples and steps
+        batches = None
+        if "built-in" in server.kind:
+            samples = prometheus_samples(server)
+            batches = (
+                samples[(":seqgen:serving:batch_requests_sum", ())],
+                samples[(":seqgen:serving:batch_requests_count", ())],
+            )
+    assert not errors, errors[:3]
+    for (client_number, request_number), trajectories in served.items():
+        expected = direct(
+            **{k: tf.constant(v) for k, v in inputs(client_number, request_number).items()}
+        )
+        np.testing.assert_array_equal(trajectories, expected["trajectories"].numpy())
+    assert caught.value.code == grpc.StatusCode.INVALID_ARGUMENT
+    assert "at least one dimension" in caught.value.message
+    if batches is not None:
+        requests, runs = batches
+        assert requests >= 48 and runs < requests, batches  # some requests shared a run
 
 
 def prometheus_samples(server) -> dict:
