@@ -7,6 +7,8 @@ For each batch size (trajectories per request: one row, num_samples = batch,
   process (tensorflow_model_server when on PATH, else the built-in server);
 - REST: the same request as TF Serving's columnar JSON, on a kept-alive
   HTTP connection to that server;
+- gRPC to a second server with batching on (`--enable-batching`, no batch
+  timeout): concurrent requests merge into one call of the signature;
 each one client at a time (latency) and 8 concurrent clients (throughput;
 direct: 8 threads). The overhead column is p50 minus the direct call's p50;
 the ratio column is 8-client throughput over the direct call's. The floor
@@ -36,7 +38,7 @@ import tensorflow as tf  # noqa: E402
 
 from tfx_seqgen.serving.client import ServingClient  # noqa: E402
 from tfx_seqgen.serving.model_store import ready_versions  # noqa: E402
-from tfx_seqgen.serving.process import ServerProcess  # noqa: E402
+from tfx_seqgen.serving.process import Batching, ServerProcess  # noqa: E402
 
 DEFAULT_BASE = os.path.join("runs", "seqgen-lcd-demo", "serving", "lcd")
 BATCHES = (1, 16, 128)
@@ -46,6 +48,18 @@ CLIENTS = 8
 
 def request(batch: int, seed: int) -> dict:
     return {"x0": [3.0], "period": [2.0], "seed": [seed], "num_samples": batch, "steps": STEPS}
+
+
+def per_row(inputs: dict) -> dict:
+    """A request with num_samples and steps per row, as a batching server needs them."""
+    rows = len(inputs["x0"])
+    return {
+        "x0": np.asarray(inputs["x0"], np.float32),
+        "period": np.asarray(inputs["period"], np.float32),
+        "seed": np.asarray(inputs["seed"], np.int64),
+        "num_samples": np.full(rows, inputs["num_samples"], np.int32),
+        "steps": np.full(rows, inputs["steps"], np.int32),
+    }
 
 
 def timed(call, count: int) -> np.ndarray:
@@ -138,12 +152,20 @@ def main() -> None:
 
     count = 30 if args.quick else 200
     rows = []
-    with ServerProcess("lcd", args.model_base_path) as server:
+    batching = Batching(max_batch_size=1024, batch_timeout_micros=0)
+    with (
+        ServerProcess("lcd", args.model_base_path) as server,
+        ServerProcess("lcd", args.model_base_path, batching=batching) as batched,
+    ):
         print(f"model {path}; server: {server.kind}; {count} requests per row", flush=True)
 
         def grpc_call():
             client = ServingClient(server.address, "lcd", timeout=120)
             return lambda i, b=batch: client.generate(**request(b, i))
+
+        def batched_call():
+            client = ServingClient(batched.address, "lcd", timeout=120)
+            return lambda i, b=batch: client.predict(per_row(request(b, i)), "generate")
 
         def rest_call():
             client = RestClient(server.rest_url)
@@ -161,6 +183,7 @@ def main() -> None:
                 "direct signature call": (direct(batch), lambda b=batch: direct(b)),
                 "gRPC": (grpc_call(), grpc_call),
                 "REST": (rest_call(), rest_call),
+                "gRPC, batching server": (batched_call(), batched_call),
             }
             # Latency of each path, then throughput of each: the paths take turns.
             latency = {name: timed(call, n) for name, (call, _) in paths.items()}

@@ -27,8 +27,8 @@ def test_serving_benchmark_prints_latency_and_throughput(lcd_run):
     rows = [
         line.split() for line in out.splitlines() if line.strip().startswith(("1 ", "16 ", "128 "))
     ]
-    assert [r[0] for r in rows] == ["1"] * 3 + ["16"] * 3 + ["128"] * 3
-    assert [r[1] for r in rows if r[1] != "direct"] == ["gRPC", "REST"] * 3
+    assert [r[0] for r in rows] == ["1"] * 4 + ["16"] * 4 + ["128"] * 4
+    assert [r[1] for r in rows if r[1] != "direct"] == ["gRPC", "REST", "gRPC,"] * 3
     # 8-client throughput is positive on every path, and the direct path is its own 1.00x.
     assert all(float(r[-2].replace(",", "")) > 0 for r in rows)
     assert [r[-1] for r in rows if r[1] == "direct"] == ["1.00x"] * 3
@@ -132,7 +132,7 @@ def test_pipeline_speed_reports_training_rates_and_component_times(quick):
     ]
     assert all(float(r[6].replace(",", "")) > 0 for r in training)
     assert all(r[7] == "1.00x" for r in training if r[2] == "Trainer, previous path")
-    assert "LSTM 128 floor: a training step is" in report
+    assert "LSTM 128 ceiling: the gate products of one training step" in report
     components = {r[0]: r for r in table_rows(report, "Wall time per component")}
     for node in ("LcdExampleGen", "Transform", "Trainer", "BaselineTrainer", "Evaluator"):
         assert components[node][1] == "executed" and float(components[node][2]) > 0
