@@ -1,10 +1,11 @@
-"""Readers for what the pipeline writes."""
+"""Readers for what the pipeline writes, and a way to run callers concurrently."""
 
 import glob
 import json
 import os
 import subprocess
 import sys
+import threading
 
 import tensorflow as tf
 
@@ -27,3 +28,12 @@ def probe(path: str, task: str) -> dict:
     assert result.returncode == 0, result.stderr[-3000:]
     line = next(x for x in result.stdout.splitlines() if x.startswith("REPORT "))
     return json.loads(line.removeprefix("REPORT "))
+
+
+def run_concurrently(calls) -> None:
+    """Starts every call on its own thread at once, and waits for all of them."""
+    threads = [threading.Thread(target=call) for call in calls]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()

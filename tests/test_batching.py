@@ -1,6 +1,5 @@
 """The built-in server's batcher: concurrent calls merged, each caller gets exactly its rows."""
 
-import threading
 import time
 
 import grpc
@@ -8,6 +7,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from tests.helpers import run_concurrently
 from tfx_seqgen.serving.batching import Batcher
 from tfx_seqgen.serving.predict import ServingStatus
 
@@ -38,11 +38,7 @@ def test_concurrent_calls_are_merged_and_each_gets_its_own_rows():
     def client(i):
         results[i] = call(batcher, function, [i, i + 0.5])
 
-    threads = [threading.Thread(target=client, args=(i,)) for i in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    run_concurrently([lambda i=i: client(i) for i in range(8)])
     for i in range(8):
         np.testing.assert_array_equal(results[i]["y"], [10.0 * i, 10.0 * i + 5])
         np.testing.assert_array_equal(results[i]["n"], [7, 7])
@@ -55,17 +51,10 @@ def test_batches_stop_at_max_batch_size_and_a_larger_request_runs_alone():
     function = Recorder(delay=0.05)
     batcher = Batcher(max_batch_size=4, batch_timeout_micros=100_000)
     results = {}
-    threads = [
-        threading.Thread(target=lambda i=i: results.update({i: call(batcher, function, [i] * 2)}))
-        for i in range(6)
-    ]
-    threads.append(
-        threading.Thread(target=lambda: results.update(big=call(batcher, function, [9] * 6)))
+    run_concurrently(
+        [lambda i=i: results.update({i: call(batcher, function, [i] * 2)}) for i in range(6)]
+        + [lambda: results.update(big=call(batcher, function, [9] * 6))]
     )
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
     assert all(rows <= 4 for rows in function.calls if rows != 6)
     assert 6 in function.calls and sum(function.calls) == 18
     np.testing.assert_array_equal(results["big"]["y"], [90.0] * 6)
@@ -97,11 +86,7 @@ def test_a_failing_batch_fails_every_request_in_it_and_the_next_batch_runs():
         except tf.errors.InvalidArgumentError as error:
             errors.append(error)
 
-    threads = [threading.Thread(target=client) for _ in range(3)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    run_concurrently([client] * 3)
     assert len(errors) == 3
     assert call(batcher, Recorder(), [2.0])["y"].tolist() == [20.0]
 

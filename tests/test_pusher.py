@@ -1,10 +1,10 @@
 """Publishing a SavedModel into TF Serving's layout, all at once."""
 
 import os
-import threading
 
 import pytest
 
+from tests.helpers import run_concurrently
 from tfx_seqgen.components import pusher
 from tfx_seqgen.components.pusher import publish, versions
 
@@ -47,11 +47,7 @@ def test_concurrent_pushes_get_distinct_versions(model, tmp_path):
         except Exception as error:  # reported below
             errors.append(error)
 
-    threads = [threading.Thread(target=push) for _ in range(6)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    run_concurrently([push] * 6)
     assert not errors
     assert sorted(pushed) == versions(base) and len(set(pushed)) == 6
 

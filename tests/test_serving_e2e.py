@@ -19,6 +19,7 @@ import pytest
 import tensorflow as tf
 from prometheus_client.parser import text_string_to_metric_families
 
+from tests.helpers import run_concurrently
 from tfx_seqgen.components.pusher import publish
 from tfx_seqgen.pipeline import local_runs
 from tfx_seqgen.serving.client import ServingClient, ServingError
@@ -439,11 +440,7 @@ def test_batching_merges_concurrent_requests_without_changing_any_result(
                     except Exception as error:  # every failure is counted
                         errors.append(error)
 
-        threads = [threading.Thread(target=work, args=(c,)) for c in range(8)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        run_concurrently([lambda c=c: work(c) for c in range(8)])
         with ServingClient(server.address, "lcd") as client:
             with pytest.raises(ServingError) as caught:
                 client.generate(**GENERATE)  # scalar num_samples and steps
