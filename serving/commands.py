@@ -142,14 +142,13 @@ def serve_command(args: argparse.Namespace) -> int:
     from tfx_seqgen.serving.server import StandInServer, model_server_binary, serve_forever
 
     models = _models(args)
-    if args.max_batch_size < 1 or args.batch_timeout_micros < 0:
-        raise SystemExit(
-            f"seqgen serve: --max-batch-size {args.max_batch_size} must be at least 1 and "
-            f"--batch-timeout-micros {args.batch_timeout_micros} at least 0"
-        )
-    batching = None
-    if args.enable_batching:
-        batching = Batching(args.max_batch_size, args.batch_timeout_micros)
+    batching = Batching(args.max_batch_size, args.batch_timeout_micros)
+    try:
+        batcher = batching.batcher()  # checks the options, before anything starts
+    except ValueError as error:
+        raise SystemExit(f"seqgen serve: {error}") from None
+    if not args.enable_batching:
+        batching = batcher = None
     wanted = args.implementation
     if wanted == "tensorflow_model_server" or (wanted == "auto" and model_server_binary()):
         command = server_command(
@@ -183,7 +182,7 @@ def serve_command(args: argparse.Namespace) -> int:
         rest_port=args.rest_api_port or None,
         config_file=args.model_config_file,
         config_poll_seconds=args.model_config_file_poll_wait_seconds,
-        batching=batching.batcher() if batching else None,
+        batching=batcher,
     )
     serve_forever(server)
     return 0

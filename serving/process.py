@@ -30,14 +30,21 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def _config_file(name: str, text: str) -> str:
+    """`text` written to a new temporary file called `name`, for tensorflow_model_server."""
+    path = os.path.join(tempfile.mkdtemp(prefix="seqgen-"), name)
+    with open(path, "w") as f:
+        f.write(text)
+    return path
+
+
 def monitoring_config_file() -> str:
     """A TF Serving monitoring config that exports Prometheus metrics where the
     built-in server does; tensorflow_model_server exports none without one."""
-    directory = tempfile.mkdtemp(prefix="seqgen-monitoring-")
-    path = os.path.join(directory, "monitoring.config")
-    with open(path, "w") as f:
-        f.write(f'prometheus_config {{\n  enable: true\n  path: "{metrics.PATH}"\n}}\n')
-    return path
+    return _config_file(
+        "monitoring.config",
+        f'prometheus_config {{\n  enable: true\n  path: "{metrics.PATH}"\n}}\n',
+    )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -52,14 +59,11 @@ class Batching:
 
     def parameters_file(self) -> str:
         """TF Serving's --batching_parameters_file with these options."""
-        directory = tempfile.mkdtemp(prefix="seqgen-batching-")
-        path = os.path.join(directory, "batching.config")
-        with open(path, "w") as f:
-            f.write(
-                f"max_batch_size {{ value: {self.max_batch_size} }}\n"
-                f"batch_timeout_micros {{ value: {self.batch_timeout_micros} }}\n"
-            )
-        return path
+        return _config_file(
+            "batching.config",
+            f"max_batch_size {{ value: {self.max_batch_size} }}\n"
+            f"batch_timeout_micros {{ value: {self.batch_timeout_micros} }}\n",
+        )
 
     def builtin_flags(self) -> list:
         return [
