@@ -326,19 +326,14 @@ class LcdServing(tf.Module):
         x0_scaled = scale(x0, s["x_min"], s["x_max"])
         period_scaled = scale(period, s["period_min"], s["period_max"])
 
-        def inputs_at(x):
-            return {
-                "x": scale(x, s["x_min"], s["x_max"])[:, None],
-                "x0": x0_scaled,
-                "period": period_scaled,
-            }
-
-        states = self.model.get_initial_state(inputs_at(x0), sample=sample, seed=seed)
+        inputs = {"x": x0_scaled[:, None], "x0": x0_scaled, "period": period_scaled}
+        states = self.model.get_initial_state(inputs, sample=sample, seed=seed)
         path = tf.TensorArray(tf.float32, size=steps, element_shape=x0.shape)
         x = x0
         for t in tf.range(steps):
-            delta_scaled, states = self.model(inputs_at(x), initial_state=states, return_state=True)
-            x = x + unscale(delta_scaled[:, 0], s["delta_min"], s["delta_max"])
+            x_scaled = scale(x, s["x_min"], s["x_max"])
+            delta_scaled, states = self.model.step(x_scaled, x0_scaled, period_scaled, states)
+            x = x + unscale(delta_scaled, s["delta_min"], s["delta_max"])
             path = path.write(t, x)
         return tf.transpose(path.stack())
 
