@@ -35,11 +35,13 @@ from tfx_seqgen.components.lcd_data import LcdDataset  # noqa: E402
 from tfx_seqgen.models import lcd_task  # noqa: E402
 from tfx_seqgen.pipeline import configs, trajectories  # noqa: E402
 
-# Model name -> (named config, strategy override or None).
+# Model name -> (named config, model options replaced).
 MODELS = {
-    "paper": ("paper", None),
-    "generator": ("generator", None),
-    "baseline": ("generator", configs.BASELINE_STRATEGY),
+    "paper": ("paper", {}),
+    "generator": ("generator", {}),
+    # The generator with g one linear layer: a better mean path, a narrower band.
+    "generator_linear_g": ("generator", {"context_units": []}),
+    "baseline": ("generator", {"strategy": configs.BASELINE_STRATEGY}),
 }
 QUICK_DATA = {"train_per_period": 40, "eval_per_period": 10, "length": 12}
 QUICK_TRAINING = {
@@ -142,8 +144,8 @@ def training_params(config: str, seed: int, quick: bool, model: Dict[str, Any] |
 
 
 def model_params(name: str, seed: int, quick: bool) -> dict:
-    config, strategy = MODELS[name]
-    return training_params(config, seed, quick, {"strategy": strategy} if strategy else None)
+    config, model = MODELS[name]
+    return training_params(config, seed, quick, model)
 
 
 def curve_table(runs: Dict[str, List[dict]], key: str, epochs) -> str:

@@ -53,7 +53,7 @@ _PAPER_ART = {
 # contextual model's band is then calibrated out of sample.
 _GENERATOR_LCD = {
     **_PAPER_LCD,
-    "model": {**_PAPER_LCD["model"], "context_every_step": True, "context_units": []},
+    "model": {**_PAPER_LCD["model"], "context_every_step": True},
     "epochs": 20,
     "learning_rate": 1e-3,
     "rollout_epochs": 6,

@@ -68,7 +68,7 @@ def test_lcd_quality_scores_sampled_trajectories_per_period_and_resumes(quick):
     report = (out / "lcd_quality.md").read_text()
     assert report in first
     overall = {row[1]: row for row in table_rows(report, "Per seed, overall")}
-    assert set(overall) == {"paper", "generator", "baseline"}
+    assert set(overall) == {"paper", "generator", "generator_linear_g", "baseline"}
     # h0 = 0 has nothing to sample: its band is a line and its CRPS its absolute error.
     assert float(overall["baseline"][4]) == 0.0 and float(overall["generator"][4]) > 0.0
     for name in ("CRPS", "Truth in the 90% band", "Mean-h0 rollout MSE"):
