@@ -1,11 +1,12 @@
 """LCD quality: the generator's sampled trajectories, against the truth and the h0 = 0 baseline.
 
-Three models, each trained by the Trainer's own code on the paper's data,
+Four models, each trained by the Trainer's own code on the paper's data,
 over several training seeds:
 - `paper`: the paper's contextual model and training (learned distribution,
   LSTM 128, 65 teacher-forced epochs at 2e-4), as the reproduction;
 - `generator`: the `generator` config (context at every step, free-running
   training, the band calibrated out of sample): what `make demo` serves;
+- `generator_linear_g`: the same with g one linear layer (`context_units: []`);
 - `baseline`: the generator's recipe with h0 = 0, what the Evaluator
   compares it with.
 
