@@ -1,6 +1,11 @@
 """The data pipeline on LocalDagRunner, checked through its MLMD store."""
 
 import os
+import signal
+import socket
+import subprocess
+import sys
+import time
 
 import ml_metadata as mlmd
 import pytest
@@ -111,16 +116,8 @@ def records(run, node_id, key, split):
     )
 
 
-@pytest.mark.e2e
-def test_whole_pipeline_on_multi_processing_beam_gives_the_same_data(lcd_run, tmp_path):
-    """Every Beam component on the DirectRunner with 2 worker processes, as on a cluster."""
-    run = local_runs.run(
-        "lcd",
-        "demo",
-        str(tmp_path),
-        beam_args=["--direct_running_mode=multi_processing", "--direct_num_workers=2"],
-        **TINY_RUNS["lcd"],
-    )
+def assert_same_data_and_scores(run, lcd_run) -> None:
+    """`run` produced the records and deterministic scores of the in-process run."""
     assert {c.state for c in run.components} == {"executed"}
     for split in ("train", "eval"):
         for node_id, key in (
@@ -138,3 +135,83 @@ def test_whole_pipeline_on_multi_processing_beam_gives_the_same_data(lcd_run, tm
         assert row.baseline == want.baseline
         if row.metric in deterministic:
             assert row.candidate == want.candidate, (row, want)
+
+
+@pytest.mark.e2e
+def test_whole_pipeline_on_multi_processing_beam_gives_the_same_data(lcd_run, tmp_path):
+    """Every Beam component on the DirectRunner with 2 worker processes, as on a cluster."""
+    run = local_runs.run(
+        "lcd",
+        "demo",
+        str(tmp_path),
+        beam_args=["--direct_running_mode=multi_processing", "--direct_num_workers=2"],
+        **TINY_RUNS["lcd"],
+    )
+    assert_same_data_and_scores(run, lcd_run)
+
+
+@pytest.fixture
+def worker_pool(tmp_path):
+    """Beam's external SDK worker pool in its own process, as beside Flink or Spark.
+
+    The pool starts each worker as `python` from PATH, so PATH leads to this
+    environment's Python. Yields (address, log path).
+    """
+    with socket.socket() as probe_socket:
+        probe_socket.bind(("localhost", 0))
+        port = probe_socket.getsockname()[1]
+    log_path = tmp_path / "worker_pool.log"
+    env = {**os.environ, "PATH": os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"]}
+    with open(log_path, "w") as log:
+        pool = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "apache_beam.runners.worker.worker_pool_main",
+                f"--service_port={port}",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+            start_new_session=True,
+        )
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            assert pool.poll() is None, log_path.read_text()[-3000:]
+            try:
+                socket.create_connection(("localhost", port), timeout=1).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "the worker pool did not start listening"
+                time.sleep(0.5)
+        yield f"localhost:{port}", log_path
+    finally:
+        os.killpg(pool.pid, signal.SIGTERM)
+        pool.wait(timeout=60)
+
+
+@pytest.mark.e2e
+def test_whole_pipeline_on_the_portable_runner_with_an_external_worker_pool(
+    lcd_run, tmp_path, worker_pool
+):
+    """What Flink, Spark and Dataflow run underneath: Beam's portable runner, with
+    the Python work done by SDK workers in another process, which share no memory
+    with the launcher."""
+    address, log_path = worker_pool
+    run = local_runs.run(
+        "lcd",
+        "demo",
+        str(tmp_path / "run"),
+        beam_args=[
+            "--runner=PortableRunner",
+            "--job_endpoint=embed",
+            "--environment_type=EXTERNAL",
+            f"--environment_config={address}",
+        ],
+        **TINY_RUNS["lcd"],
+    )
+    assert_same_data_and_scores(run, lcd_run)
+    # The work went through the pool: one SDK worker per Beam job (the generator,
+    # StatisticsGen, Transform and the Evaluator).
+    assert log_path.read_text().count("Starting worker with command") >= 4
