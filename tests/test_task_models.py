@@ -208,16 +208,21 @@ def test_rollout_feeds_each_prediction_back_as_the_next_input(strategy):
 def test_free_running_training_lowers_the_rollout_crps_and_keeps_a_spread():
     from tfx_seqgen.models.lcd_model import FreeRunning, crps_loss
 
+    # The weights' initializers draw from Keras's seed: fixed, so the outcome
+    # does not depend on which tests ran before.
+    keras.utils.set_random_seed(0)
     model = LcdModel(units=8, context_units=[4], context_every_step=True, seed=1)
     free = FreeRunning(model, (1.0, 0.0), steps=T, samples=4)
     free.compile(optimizer=keras.optimizers.Adam(0.01), loss=crps_loss)
-    # Targets: x falls by 0.05 a step from x0.
+    # Targets: x falls by 0.05 a step from x0. Staying at x0 would score the
+    # mean of 0.05 * t over t = 1..9: 0.25.
     targets = LCD_INPUTS["x0"][:, None] - 0.05 * np.arange(1, T + 1)[None, :]
     paths = free(LCD_INPUTS, training=True).numpy()
     assert paths.shape == (B, 4, T)
     assert not np.allclose(paths[:, 0], paths[:, 1])  # each sample draws its own h0
     history = free.fit(LCD_INPUTS, targets, epochs=40, batch_size=B, verbose=0)
-    assert history.history["loss"][-1] < 0.3 * history.history["loss"][0]
+    assert history.history["loss"][-1] < 0.5 * history.history["loss"][0]
+    assert history.history["loss"][-1] < 0.5 * 0.25
 
 
 def test_free_running_with_the_mean_path_puts_it_first_and_scores_its_error():
