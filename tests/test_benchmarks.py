@@ -79,7 +79,12 @@ def test_lcd_quality_scores_sampled_trajectories_per_period_and_resumes(quick):
     for name in ("lcd_eval_mse.png", "lcd_bands_generator.png", "lcd_bands_baseline.png"):
         assert (out / name).stat().st_size > 10_000
     runs = json.loads((out / "lcd_quality.json").read_text())
-    assert sorted(runs) == ["baseline/seed=0", "generator/seed=0", "paper/seed=0"]
+    assert sorted(runs) == [
+        "baseline/seed=0",
+        "generator/seed=0",
+        "generator_linear_g/seed=0",
+        "paper/seed=0",
+    ]
     assert len(runs["baseline/seed=0"]["eval_mse"]) == 2
     # A second run trains nothing and reports the same numbers.
     second = benchmark("benchmarks.lcd_quality", *args)
