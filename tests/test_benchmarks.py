@@ -141,3 +141,17 @@ def test_pipeline_speed_reports_training_rates_and_component_times(quick):
     components = {r[0]: r for r in table_rows(report, "Wall time per component")}
     for node in ("LcdExampleGen", "Transform", "Trainer", "BaselineTrainer", "Evaluator"):
         assert components[node][1] == "executed" and float(components[node][2]) > 0
+
+
+@pytest.mark.e2e
+def test_data_generation_scales_without_more_memory_per_worker(tmp_path):
+    """From 20 to 100 thousand LCD records on 2 Beam workers: the rate does not fall
+    (Beam's start-up is paid once) and no worker needs more memory (shards stream)."""
+    path = tmp_path / "rows.json"
+    out = benchmark("benchmarks.data_generation", "--quick", "--runners", "direct", "--json", path)
+    small, large = json.loads(path.read_text())
+    assert (small["records"], large["records"]) == (20_000, 100_000)
+    assert large["rate"] >= small["rate"]
+    assert 0 < large["worker_mb"] <= 1.25 * small["worker_mb"]
+    assert 4 < large["output_mb"] / small["output_mb"] < 6
+    assert "DirectRunner, 2 processes" in out

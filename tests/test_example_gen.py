@@ -10,7 +10,7 @@ from tfx.types import artifact_utils, standard_artifacts
 
 from tests.helpers import read_examples
 from tfx_seqgen.components import ArtExampleGen, InvalidParameterError, LcdExampleGen
-from tfx_seqgen.components.example_gen import plan_shards
+from tfx_seqgen.components.example_gen import plan_shards, shard_path, write_shard
 from tfx_seqgen.models.training import InvalidTrainingConfig
 from tfx_seqgen.pipeline import configs
 from tfx_seqgen.pipeline.pipeline import create_pipeline
@@ -33,6 +33,10 @@ def generate(component, uri, beam_args):
     return examples, records
 
 
+def file_bytes(split_dir) -> dict:
+    return {name: (split_dir / name).read_bytes() for name in sorted(os.listdir(split_dir))}
+
+
 def as_set(examples):
     return sorted(e.SerializeToString(deterministic=True) for e in examples)
 
@@ -53,8 +57,14 @@ def test_lcd_output_is_a_standard_examples_artifact(tmp_path):
     feature = records["train"][0].features.feature
     assert set(feature) == {"x", "period"}
     assert len(feature["x"].float_list.value) == 26 and len(feature["period"].float_list.value) == 1
-    files = os.listdir(tmp_path / "Split-train")
-    assert files and all(f.startswith("data_tfrecord-") and f.endswith(".gz") for f in files)
+    # One file per shard of at most 7 records, named by its index; nothing else is left.
+    assert sorted(os.listdir(tmp_path / "Split-train")) == [
+        "data_tfrecord-00000-of-00003.gz",
+        "data_tfrecord-00001-of-00003.gz",
+        "data_tfrecord-00002-of-00003.gz",
+    ]
+    assert len(os.listdir(tmp_path / "Split-eval")) == 2
+    assert sorted(os.listdir(tmp_path)) == ["Split-eval", "Split-train"]
 
 
 @pytest.mark.e2e
@@ -76,6 +86,10 @@ def test_same_records_in_memory_and_with_two_worker_processes(make, tmp_path):
     for split in ("train", "eval"):
         assert as_set(in_memory[split]) == as_set(parallel[split]) == as_set(repeated[split])
         assert not set(as_set(in_memory[split])) & set(as_set(reseeded[split]))
+        # The files themselves are the same, byte for byte, whichever process wrote them.
+        assert file_bytes(tmp_path / "a" / f"Split-{split}") == file_bytes(
+            tmp_path / "b" / f"Split-{split}"
+        )
 
 
 @pytest.mark.parametrize(
@@ -101,3 +115,19 @@ def test_bad_training_settings_fail_when_the_pipeline_is_built(tmp_path, no_beam
     with pytest.raises(InvalidTrainingConfig, match="batch_size=0 is invalid"):
         create_pipeline("p", str(tmp_path), "lcd", {}, training)
     assert not os.listdir(tmp_path)
+
+
+def test_a_shard_written_twice_leaves_one_whole_file(tmp_path):
+    """Runners may run a bundle again after a failure, or twice at once."""
+    dataset = LcdExampleGen(train_per_period=4, eval_per_period=3).dataset
+    split_dir, temporary = tmp_path / "Split-train", tmp_path / ".writing"
+    split_dir.mkdir()
+    temporary.mkdir()
+    path = shard_path(str(split_dir), 1, 2)
+    for _ in range(2):
+        write_shard(("train", path, 10, 20), dataset, str(temporary))
+    assert os.listdir(split_dir) == ["data_tfrecord-00001-of-00002.gz"]
+    assert not os.listdir(temporary)
+    # Records 10..19 of the train split, 4 per period from 0.5: the end of 2.5, 3.5, 4.5.
+    periods = [e.features.feature["period"].float_list.value[0] for e in read_examples(split_dir)]
+    assert periods == [2.5, 2.5, 3.5, 3.5, 3.5, 3.5, 4.5, 4.5, 4.5, 4.5]

@@ -10,7 +10,9 @@ import subprocess
 import sys
 
 import pytest
+import yaml
 from google.protobuf import json_format
+from kfp import compiler, components, dsl
 from kfp.pipeline_spec import pipeline_spec_pb2
 
 from tfx_seqgen.pipeline import kubeflow
@@ -146,3 +148,29 @@ def test_dockerfile_installs_everything_the_pipeline_imports(compiled, tmp_path)
         [sys.executable, "-c", script], cwd="/", env=env, capture_output=True, text=True
     )
     assert result.returncode == 0 and result.stdout.strip() == "ok", result.stderr[-2000:]
+
+
+def test_kfp_loads_the_compiled_pipeline_as_a_component_of_another(compiled, tmp_path):
+    """kfp's own loader and compiler accept the spec: a user can nest the pipeline
+    in theirs, and every executor keeps its image and class."""
+    task, _, spec = compiled
+    text = yaml.safe_dump(json_format.MessageToDict(spec))
+    inner = components.load_component_from_text(text)
+    assert inner.name == f"seqgen-{task}-demo"
+
+    @dsl.pipeline(name="outer")
+    def outer():
+        inner()
+
+    path = tmp_path / "outer.yaml"
+    compiler.Compiler().compile(outer, str(path))
+    nested = yaml.safe_load(path.read_text())
+    executors = nested["deploymentSpec"]["executors"]
+    assert {name.removesuffix("_executor") for name in executors} == set(containers(spec))
+    for name, executor in executors.items():
+        assert executor["container"]["image"] == IMAGE, name
+        args = executor["container"]["args"]
+        assert (
+            args[args.index("--executor_class_path") + 1]
+            == class_paths(spec)[name.removesuffix("_executor")]
+        )

@@ -1,11 +1,6 @@
 """The data pipeline on LocalDagRunner, checked through its MLMD store."""
 
 import os
-import signal
-import socket
-import subprocess
-import sys
-import time
 
 import ml_metadata as mlmd
 import pytest
@@ -14,6 +9,7 @@ from tensorflow_metadata.proto.v0 import anomalies_pb2, schema_pb2
 from tfx.orchestration import metadata
 from tfx.utils import io_utils
 
+from benchmarks.worker_pool import external_worker_pool, portable_runner_args
 from tests.conftest import TINY_RUNS
 from tests.helpers import read_examples
 from tfx_seqgen.pipeline import local_runs
@@ -155,43 +151,10 @@ def test_whole_pipeline_on_multi_processing_beam_gives_the_same_data(lcd_run, tm
 
 @pytest.fixture
 def worker_pool(tmp_path):
-    """Beam's external SDK worker pool in its own process, as beside Flink or Spark.
-
-    The pool starts each worker as `python` from PATH, so PATH leads to this
-    environment's Python. Yields (address, log path).
-    """
-    with socket.socket() as probe_socket:
-        probe_socket.bind(("localhost", 0))
-        port = probe_socket.getsockname()[1]
+    """Beam's external SDK worker pool in its own process; yields (address, log path)."""
     log_path = tmp_path / "worker_pool.log"
-    env = {**os.environ, "PATH": os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"]}
-    with open(log_path, "w") as log:
-        pool = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "apache_beam.runners.worker.worker_pool_main",
-                f"--service_port={port}",
-            ],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env=env,
-            start_new_session=True,
-        )
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            assert pool.poll() is None, log_path.read_text()[-3000:]
-            try:
-                socket.create_connection(("localhost", port), timeout=1).close()
-                break
-            except OSError:
-                assert time.monotonic() < deadline, "the worker pool did not start listening"
-                time.sleep(0.5)
-        yield f"localhost:{port}", log_path
-    finally:
-        os.killpg(pool.pid, signal.SIGTERM)
-        pool.wait(timeout=60)
+    with external_worker_pool(str(log_path)) as (address, _):
+        yield address, log_path
 
 
 @pytest.mark.e2e
@@ -206,12 +169,7 @@ def test_whole_pipeline_on_the_portable_runner_with_an_external_worker_pool(
         "lcd",
         "demo",
         str(tmp_path / "run"),
-        beam_args=[
-            "--runner=PortableRunner",
-            "--job_endpoint=embed",
-            "--environment_type=EXTERNAL",
-            f"--environment_config={address}",
-        ],
+        beam_args=portable_runner_args(address),
         **TINY_RUNS["lcd"],
     )
     assert_same_data_and_scores(run, lcd_run)
