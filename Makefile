@@ -24,6 +24,7 @@ test-e2e: setup
 # The full benchmarks behind BENCHMARKS.md (hours; serving.py measures the demo's model).
 benchmarks: demo
 	$(BIN)/python -m benchmarks.lcd_quality
+	$(BIN)/python -m benchmarks.lcd_held_out
 	$(BIN)/python -m benchmarks.art_quality
 	$(BIN)/python -m benchmarks.ablation
 	$(BIN)/python -m benchmarks.pipeline_speed

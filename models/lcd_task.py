@@ -163,6 +163,20 @@ def _train_model(data: TrainingData, name: str, held_out=(), logs=""):
 
 def _calibrate(data: TrainingData, name: str) -> np.ndarray:
     """Band multipliers from a fold model trained without every other interior period."""
+    fold, x, period = train_fold(data, name)
+    serving = LcdServing(fold, data.tft_output)
+    return lcd_calibration.band_scale(
+        serving._sample, lambda *a: serving._rollout(*a, sample=False), x, period
+    )
+
+
+def train_fold(data: TrainingData, name: str) -> tuple:
+    """A model trained by the same recipe without every other interior training period.
+
+    Returns (fold model, the held-out training sequences x [N, T + 1] in
+    original units, their periods [N]): what the model can be judged on
+    without the eval periods.
+    """
     config, tft_output = data.config, data.tft_output
     s = _scaling(tft_output)
     features = data.features("train")
@@ -170,10 +184,11 @@ def _calibrate(data: TrainingData, name: str) -> np.ndarray:
     held_out = lcd_calibration.held_out_periods(np.round(period, 6))
     if not held_out:
         raise InvalidTrainingConfig(
-            f"calibrate_band=True needs at least 3 training periods; the data has "
+            f"A fold model (calibrate_band=True) needs at least 3 training periods, to hold "
+            f"one out between two others; the data has "
             f"{sorted(set(np.round(period, 6)))}. Add periods or set calibrate_band=False."
         )
-    _log.info("%s: calibrating the band on periods %s, held out of a fold model", name, held_out)
+    _log.info("%s: training a fold model without periods %s", name, held_out)
     scaled = [float(v) for v in scale(np.float32(held_out), s["period_min"], s["period_max"])]
     # The fold starts from the seed's state, not from wherever training left the
     # global generators, so the band depends on the seed alone.
@@ -181,11 +196,25 @@ def _calibrate(data: TrainingData, name: str) -> np.ndarray:
     fold, _ = _train_model(data, f"{name} fold", held_out=scaled, logs="calibration_fold")
     rows = np.isin(np.round(period, 6), held_out)
     x0 = unscale(features["x_scaled"][rows, :1], s["x_min"], s["x_max"])
-    x = np.concatenate([x0, features["x_target"][rows]], axis=1)
+    return fold, np.concatenate([x0, features["x_target"][rows]], axis=1), period[rows]
+
+
+def held_out_rollout_mse(fn_args, tft_output: tft.TFTransformOutput, config) -> dict:
+    """{held-out period: the fold model's mean-path rollout MSE there}, in original units.
+
+    A way to compare recipes on training data alone: how well a model trained
+    this way generates at periods its training did not see.
+    """
+    data = TrainingData(fn_args, tft_output, config)
+    name = f"lcd/{config.model.get('strategy', 'learned_distribution')}"
+    fold, x, period = train_fold(data, name)
     serving = LcdServing(fold, tft_output)
-    return lcd_calibration.band_scale(
-        serving._sample, lambda *a: serving._rollout(*a, sample=False), x, period[rows]
-    )
+    path = serving._rollout(
+        tf.constant(x[:, 0], tf.float32), tf.constant(period, tf.float32), x.shape[1] - 1, False
+    ).numpy()
+    error = ((path - x[:, 1:]) ** 2).mean(axis=1)
+    rounded = np.round(period, 6)
+    return {float(p): float(error[rounded == p].mean()) for p in sorted(set(rounded))}
 
 
 def _scaling(tft_output: tft.TFTransformOutput) -> dict:

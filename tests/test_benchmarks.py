@@ -92,6 +92,22 @@ def test_lcd_quality_scores_sampled_trajectories_per_period_and_resumes(quick):
 
 
 @pytest.mark.e2e
+def test_lcd_held_out_scores_recipes_at_training_periods_left_out(quick):
+    """The paper's training periods are 0.5, 1.5, ..., 4.5: the fold leaves out 1.5 and 3.5."""
+    args, out = quick
+    benchmark("benchmarks.lcd_held_out", *args)
+    report = (out / "lcd_held_out.md").read_text()
+    rows = table_rows(report, "Mean path at held-out training periods")
+    assert [row[0] for row in rows][-1] == "baseline (h0 = 0)" and len(rows) == 5
+    results = json.loads((out / "lcd_held_out.json").read_text())
+    for name, result in results.items():
+        assert sorted(result["mse"]) == ["1.5", "3.5"], name
+        assert all(0 < value < 1e3 for value in result["mse"].values()), name
+    assert rows[-1][-1] == ""
+    assert all(row[-1] in ("0 of 1 seeds", "1 of 1 seeds") for row in rows[:-1])
+
+
+@pytest.mark.e2e
 def test_art_quality_reports_three_strategies(quick):
     args, out = quick
     benchmark("benchmarks.art_quality", *args)
