@@ -100,13 +100,18 @@ def train(fn_args, tft_output: tft.TFTransformOutput, config: TrainingConfig):
     for them). Returns (model, history); the free-running phase's metrics
     are in the history with a `rollout_` prefix.
     """
-    name = f"lcd/{config.model.get('strategy', 'learned_distribution')}"
+    name = _model_name(config)
     data = TrainingData(fn_args, tft_output, config)
     model, history = _train_model(data, name)
     if config.calibrate_band and model.rnn.strategy.samples_h0:
         model.band_scale = _calibrate(data, name)
         _log.info("%s: band multipliers per step %s", name, np.round(model.band_scale, 3))
     return model, history
+
+
+def _model_name(config: TrainingConfig) -> str:
+    """How logs name a model: the task and its initial-state strategy."""
+    return f"lcd/{config.model.get('strategy', 'learned_distribution')}"
 
 
 def _train_model(data: TrainingData, name: str, held_out=(), logs=""):
@@ -206,12 +211,10 @@ def held_out_rollout_mse(fn_args, tft_output: tft.TFTransformOutput, config) -> 
     this way generates at periods its training did not see.
     """
     data = TrainingData(fn_args, tft_output, config)
-    name = f"lcd/{config.model.get('strategy', 'learned_distribution')}"
-    fold, x, period = train_fold(data, name)
+    fold, x, period = train_fold(data, _model_name(config))
     serving = LcdServing(fold, tft_output)
-    path = serving._rollout(
-        tf.constant(x[:, 0], tf.float32), tf.constant(period, tf.float32), x.shape[1] - 1, False
-    ).numpy()
+    x0, periods = tf.constant(x[:, 0], tf.float32), tf.constant(period, tf.float32)
+    path = serving._rollout(x0, periods, x.shape[1] - 1, sample=False).numpy()
     error = ((path - x[:, 1:]) ** 2).mean(axis=1)
     rounded = np.round(period, 6)
     return {float(p): float(error[rounded == p].mean()) for p in sorted(set(rounded))}
