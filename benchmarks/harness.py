@@ -35,7 +35,7 @@ from tfx.components.trainer import fn_args_utils  # noqa: E402
 from tfx.types import artifact_utils, standard_artifacts  # noqa: E402
 
 from tfx_seqgen.models import art_task, lcd_task  # noqa: E402
-from tfx_seqgen.models.training import TrainingConfig  # noqa: E402
+from tfx_seqgen.models.training_config import TrainingConfig  # noqa: E402
 from tfx_seqgen.pipeline import configs, run_summary  # noqa: E402
 from tfx_seqgen.pipeline.pipeline import data_components  # noqa: E402
 

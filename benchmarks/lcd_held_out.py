@@ -25,7 +25,7 @@ import tensorflow_transform as tft
 
 from benchmarks import harness, lcd_quality
 from tfx_seqgen.models import lcd_task
-from tfx_seqgen.models.training import TrainingConfig
+from tfx_seqgen.models.training_config import TrainingConfig
 from tfx_seqgen.pipeline import configs
 
 # name -> the generator's model options it changes.

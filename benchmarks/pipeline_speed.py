@@ -40,7 +40,8 @@ import tensorflow as tf  # noqa: E402
 import tensorflow_transform as tft  # noqa: E402
 
 from benchmarks import art_quality, harness, lcd_quality  # noqa: E402
-from tfx_seqgen.models.training import EpochLogger, TrainingConfig, TrainingData  # noqa: E402
+from tfx_seqgen.models.training import EpochLogger, TrainingData  # noqa: E402
+from tfx_seqgen.models.training_config import TrainingConfig  # noqa: E402
 from tfx_seqgen.pipeline import configs  # noqa: E402
 
 TASK_MODULES = {"lcd": lcd_quality, "art": art_quality}

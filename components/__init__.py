@@ -1,8 +1,17 @@
-"""TFX components of tfx-seqgen: Beam data generators for the LCD and ART tasks."""
+"""TFX components of tfx-seqgen: Beam data generators for the LCD and ART tasks.
 
-from tfx_seqgen.components.art_data import ArtDataset
-from tfx_seqgen.components.example_gen import ArtExampleGen, LcdExampleGen
-from tfx_seqgen.components.lcd_data import LcdDataset
-from tfx_seqgen.components.validation import InvalidParameterError
+The names below are imported on first use (tfx_seqgen.lazy): the light
+modules (`lcd_data`, `art_data`, `validation`) load without TFX.
+"""
 
-__all__ = ["ArtDataset", "ArtExampleGen", "InvalidParameterError", "LcdDataset", "LcdExampleGen"]
+from tfx_seqgen import lazy
+
+_EXPORTS = {
+    "ArtDataset": "art_data",
+    "ArtExampleGen": "example_gen",
+    "InvalidParameterError": "validation",
+    "LcdDataset": "lcd_data",
+    "LcdExampleGen": "example_gen",
+}
+__all__ = sorted(_EXPORTS)
+__getattr__ = lazy.exports(__name__, _EXPORTS)

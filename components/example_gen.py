@@ -39,7 +39,7 @@ from tfx.types.component_spec import ChannelParameter, ComponentSpec, ExecutionP
 
 from tfx_seqgen.components.art_data import ArtDataset
 from tfx_seqgen.components.lcd_data import LcdDataset
-from tfx_seqgen.components.validation import InvalidParameterError
+from tfx_seqgen.components.validation import build_dataset
 
 EXAMPLES_KEY = "examples"
 FILE_PREFIX = "data_tfrecord"
@@ -184,13 +184,7 @@ class _DatasetComponent(base_beam_component.BaseBeamComponent):
     DATASET: ClassVar[type]
 
     def __init__(self, **params: Any):
-        known = [f.name for f in dataclasses.fields(self.DATASET)]
-        for name, value in params.items():
-            if name not in known:
-                raise InvalidParameterError(
-                    self.__class__.__name__, name, value, f"a parameter among {', '.join(known)}"
-                )
-        dataset = self.DATASET(**params)
+        dataset = build_dataset(self.__class__.__name__, self.DATASET, params)
         super().__init__(
             spec=self.SPEC_CLASS(
                 examples=types.Channel(type=standard_artifacts.Examples),

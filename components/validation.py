@@ -6,8 +6,9 @@ second instead of after a Beam job has started on a cluster.
 
 from __future__ import annotations
 
+import dataclasses
 import math
-from typing import Any, Sequence
+from typing import Any, Dict, Sequence
 
 MAX_SEED = 2**63 - 1
 SPLITS = ("train", "eval")
@@ -22,6 +23,17 @@ class InvalidParameterError(ValueError):
         self.value = value
         self.allowed = allowed
         super().__init__(f"{component}: {name}={value!r} is invalid; allowed: {allowed}.")
+
+
+def build_dataset(component: str, dataset_class: type, params: Dict[str, Any]) -> Any:
+    """A dataset from keyword parameters: an unknown name is refused, naming the known ones."""
+    known = [f.name for f in dataclasses.fields(dataset_class)]
+    for name, value in params.items():
+        if name not in known:
+            raise InvalidParameterError(
+                component, name, value, f"a parameter among {', '.join(known)}"
+            )
+    return dataset_class(**params)
 
 
 def check_int(

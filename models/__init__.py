@@ -1,36 +1,28 @@
-"""Keras 3 Contextual RNNs: initial-state strategies, cells and the task models."""
+"""Keras 3 Contextual RNNs: initial-state strategies, cells and the task models.
 
-from tfx_seqgen.models.art_model import ArtModel
-from tfx_seqgen.models.cells import make_cell, make_rnn
-from tfx_seqgen.models.contextual_rnn import ContextualRNN, StatefulStream, state_structure
-from tfx_seqgen.models.fast_weights import FastWeightsCell
-from tfx_seqgen.models.initial_state import (
-    STRATEGIES,
-    FreeState,
-    InitialState,
-    LearnedDistributionState,
-    LearnedState,
-    ZeroState,
-    initial_state_for,
-    make_initial_state,
-)
-from tfx_seqgen.models.lcd_model import LcdModel
+The names below are imported on first use (tfx_seqgen.lazy): `errors` loads
+without Keras.
+"""
 
-__all__ = [
-    "STRATEGIES",
-    "ArtModel",
-    "ContextualRNN",
-    "FastWeightsCell",
-    "FreeState",
-    "InitialState",
-    "LcdModel",
-    "LearnedDistributionState",
-    "LearnedState",
-    "StatefulStream",
-    "ZeroState",
-    "initial_state_for",
-    "make_cell",
-    "make_initial_state",
-    "make_rnn",
-    "state_structure",
-]
+from tfx_seqgen import lazy
+
+_EXPORTS = {
+    "STRATEGIES": "initial_state",
+    "ArtModel": "art_model",
+    "ContextualRNN": "contextual_rnn",
+    "FastWeightsCell": "fast_weights",
+    "FreeState": "initial_state",
+    "InitialState": "initial_state",
+    "LcdModel": "lcd_model",
+    "LearnedDistributionState": "initial_state",
+    "LearnedState": "initial_state",
+    "StatefulStream": "contextual_rnn",
+    "ZeroState": "initial_state",
+    "initial_state_for": "initial_state",
+    "make_cell": "cells",
+    "make_initial_state": "initial_state",
+    "make_rnn": "cells",
+    "state_structure": "contextual_rnn",
+}
+__all__ = sorted(_EXPORTS)
+__getattr__ = lazy.exports(__name__, _EXPORTS)

@@ -16,7 +16,8 @@ import tensorflow_transform as tft
 
 from tfx_seqgen.models.art_model import ArtModel
 from tfx_seqgen.models.preprocessing import ART_OOV_BUCKETS, ART_VOCABULARY
-from tfx_seqgen.models.training import TrainingConfig, TrainingData, fit, optimizer
+from tfx_seqgen.models.training import TrainingData, fit, optimizer
+from tfx_seqgen.models.training_config import TrainingConfig
 
 
 def to_model(features):

@@ -31,16 +31,12 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_transform as tft
 
+from tfx_seqgen.errors import InvalidTrainingConfig
 from tfx_seqgen.models import lcd_calibration, sample_scores, stateless_random
 from tfx_seqgen.models.lcd_model import FreeRunning, LcdModel, anchored_crps_loss, crps_loss
 from tfx_seqgen.models.preprocessing import SCALING_KEYS, scale, unscale
-from tfx_seqgen.models.training import (
-    InvalidTrainingConfig,
-    TrainingConfig,
-    TrainingData,
-    fit,
-    optimizer,
-)
+from tfx_seqgen.models.training import TrainingData, fit, optimizer
+from tfx_seqgen.models.training_config import TrainingConfig
 
 _log = logging.getLogger(__name__)
 

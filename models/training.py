@@ -23,15 +23,12 @@ cell's measured choice, `cells.FASTEST_LOOP`.
 from __future__ import annotations
 
 import csv
-import dataclasses
 import importlib
 import logging
-import math
 import os
-import pkgutil
 import time
 import warnings
-from typing import Any, Callable, Dict
+from typing import Callable, Dict
 
 import keras
 import numpy as np
@@ -40,105 +37,9 @@ import tensorflow_transform as tft
 from tfx import v1 as tfx
 from tfx_bsl.public import tfxio
 
-from tfx_seqgen.models.cells import FASTEST_LOOP
-from tfx_seqgen.models.model_config import InvalidModelConfig, ModelConfig
+from tfx_seqgen.models.training_config import TrainingConfig
 
 _log = logging.getLogger(__name__)
-
-
-def trainer_tasks() -> tuple:
-    """Tasks the Trainer can train: each has a module models/<task>_task.py with
-    `train(fn_args, tft_output, config)` and `export(model, tft_output, directory)`."""
-    from tfx_seqgen import models
-
-    modules = (m.name for m in pkgutil.iter_modules(models.__path__))
-    return tuple(sorted(name.removesuffix("_task") for name in modules if name.endswith("_task")))
-
-
-class InvalidTrainingConfig(ValueError):
-    """The Trainer's custom_config has a key or value run_fn cannot use."""
-
-
-@dataclasses.dataclass(frozen=True)
-class TrainingConfig:
-    task: str
-    model: Dict[str, Any]
-    epochs: int = 10
-    batch_size: int = 64
-    learning_rate: float = 1e-3
-    clip_norm: float | None = None
-    seed: int = 0
-    stop_at_accuracy: float | None = None
-    rollout_epochs: int = 0
-    rollout_samples: int = 8
-    rollout_learning_rate: float | None = None
-    rollout_mean_path: bool = False
-    eval_samples: int = 100
-    calibrate_band: bool = False
-    cache_data: bool = True
-    jit_compile: bool | None = None
-    backup_dir: str | None = None
-
-    def __post_init__(self):
-        def bad(name, allowed):
-            value = getattr(self, name)
-            return InvalidTrainingConfig(
-                f"Trainer custom_config: {name}={value!r} is invalid; allowed: {allowed}."
-            )
-
-        if self.task not in trainer_tasks():
-            raise bad("task", f"one of {trainer_tasks()}")
-        try:
-            ModelConfig.from_options(self.task, self.model)
-        except InvalidModelConfig as error:
-            raise InvalidTrainingConfig(f"Trainer custom_config: {error}") from None
-        for name, low, high in (
-            ("epochs", 1, None),
-            ("batch_size", 1, None),
-            ("rollout_epochs", 0, None),
-            ("rollout_samples", 1, 1000),
-            ("eval_samples", 1, 1000),
-        ):
-            value = getattr(self, name)
-            rule = f"an integer at least {low}" + (f" and at most {high}" if high else "")
-            if isinstance(value, bool) or not isinstance(value, int) or value < low:
-                raise bad(name, rule)
-            if high is not None and value > high:
-                raise bad(name, rule)
-        for name in ("learning_rate", "rollout_learning_rate"):
-            value = getattr(self, name)
-            if name == "rollout_learning_rate" and value is None:
-                continue
-            number = isinstance(value, (int, float)) and not isinstance(value, bool)
-            if not (number and 0 < value < math.inf):
-                raise bad(name, "a finite number greater than 0")
-        if self.clip_norm is not None and not (0 < self.clip_norm < math.inf):
-            raise bad("clip_norm", "None or a finite number greater than 0")
-        for name in ("calibrate_band", "rollout_mean_path", "cache_data"):
-            if not isinstance(getattr(self, name), bool):
-                raise bad(name, "true or false")
-        if self.backup_dir is not None and not isinstance(self.backup_dir, str):
-            raise bad("backup_dir", "None or a directory path")
-        if self.jit_compile is not None and not isinstance(self.jit_compile, bool):
-            raise bad("jit_compile", "None (the cell's measured choice), true or false")
-        if self.stop_at_accuracy is not None and not 0 < self.stop_at_accuracy <= 1:
-            raise bad("stop_at_accuracy", "None or a number in (0, 1]")
-
-    def jit_compile_for(self, cell: str) -> bool:
-        """Whether to XLA-compile the steps of a model with this cell."""
-        if self.jit_compile is not None:
-            return self.jit_compile
-        return FASTEST_LOOP[cell].jit_compile
-
-    @classmethod
-    def from_custom_config(cls, custom_config: Dict[str, Any]) -> TrainingConfig:
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(custom_config) - known)
-        if unknown:
-            raise InvalidTrainingConfig(
-                f"Trainer custom_config: unknown keys {unknown}; allowed: {sorted(known)}."
-            )
-        return cls(**custom_config)
 
 
 class EpochLogger(keras.callbacks.Callback):

@@ -9,7 +9,6 @@ from ml_metadata.proto import metadata_store_pb2
 from tfx import v1 as tfx
 
 from tfx_seqgen.components.pusher import ServingPusher
-from tfx_seqgen.models.training import TrainingConfig
 from tfx_seqgen.pipeline import tasks
 from tfx_seqgen.pipeline.configs import baseline_params
 
@@ -70,14 +69,12 @@ def create_pipeline(
     `<serving_dir>/<task>/<version>/` (default serving_dir:
     `<pipeline_root>/serving`), where TF Serving can poll for it.
     """
+    baseline = baseline_training_params or baseline_params(training_params)
+    record = tasks.get(task)
+    record.check(data_params, training_params, baseline, evaluation_params)  # not in a component
     example_gen, statistics_gen, schema_gen, example_validator, transform = data_components(
         task, data_params
     )
-    baseline = baseline_training_params or baseline_params(training_params)
-    for params in (training_params, baseline):
-        TrainingConfig.from_custom_config(params)  # fail now, not in the Trainer
-    record = tasks.get(task)
-    record.check_training(training_params, example_gen.dataset)
     eval_config = record.eval_config(evaluation_params)
     trainer, baseline_trainer = (
         tfx.components.Trainer(

@@ -29,6 +29,8 @@ class Task:
     name: str
     # The data component class; its instance's `dataset` holds the parameters.
     example_gen: str
+    # The parameters' dataclass (light: checked before TFX is imported).
+    dataset: str
     preprocessing_fn: str
     # The Evaluator: the blessing's parameters with their defaults, and a
     # function from checked parameters to the tfma.EvalConfig.
@@ -41,9 +43,34 @@ class Task:
     # fn(LocalRun) -> str, printed at the end of `seqgen run`.
     closing_view: str | None = None
 
+    def check(
+        self,
+        data_params: Dict[str, Any],
+        training_params: Dict[str, Any],
+        baseline_params: Dict[str, Any],
+        evaluation_params: Dict[str, Any] | None = None,
+    ) -> None:
+        """Refuses a bad parameter of a run, naming it, before anything heavy is imported.
+
+        Data and blessing parameters are checked without TensorFlow; training
+        settings need Keras (model options are checked against the model
+        classes), never TFX or TFMA. `seqgen run` calls it first, create_pipeline again.
+        """
+        from tfx_seqgen.components.validation import build_dataset
+        from tfx_seqgen.pipeline.blessing import check_params
+
+        component = self.example_gen.rpartition(".")[2]
+        dataset = build_dataset(component, resolve(self.dataset), data_params)
+        check_params(resolve(self.evaluation_defaults), evaluation_params or {})
+        from tfx_seqgen.models.training_config import TrainingConfig  # imports Keras
+
+        for params in (training_params, baseline_params):
+            TrainingConfig.from_custom_config(params)
+        self.check_training(training_params, dataset)
+
     def eval_config(self, params: Dict[str, Any] | None = None):
         """The tfma.EvalConfig with the defaults updated by `params` (checked first)."""
-        from tfx_seqgen.pipeline.evaluation import check_params
+        from tfx_seqgen.pipeline.blessing import check_params
 
         checked = check_params(resolve(self.evaluation_defaults), params or {})
         return resolve(self.eval_config_fn)(checked)
@@ -52,8 +79,8 @@ class Task:
 def _check_lcd_training(params: Dict[str, Any], dataset) -> None:
     if not params.get("calibrate_band"):
         return
+    from tfx_seqgen.errors import InvalidTrainingConfig
     from tfx_seqgen.models.lcd_calibration import held_out_periods
-    from tfx_seqgen.models.training import InvalidTrainingConfig
 
     if not held_out_periods(dataset.train_periods):
         raise InvalidTrainingConfig(
@@ -80,8 +107,9 @@ REGISTRY: Dict[str, Task] = {
         Task(
             name="lcd",
             example_gen="tfx_seqgen.components.LcdExampleGen",
+            dataset="tfx_seqgen.components.lcd_data.LcdDataset",
             preprocessing_fn="tfx_seqgen.models.preprocessing.lcd_preprocessing_fn",
-            evaluation_defaults="tfx_seqgen.pipeline.evaluation.LCD_DEFAULTS",
+            evaluation_defaults="tfx_seqgen.pipeline.blessing.LCD_DEFAULTS",
             eval_config_fn="tfx_seqgen.pipeline.evaluation.lcd_eval_config",
             check_training=_check_lcd_training,
             closing_view="tfx_seqgen.serving.demo.show_trajectories",
@@ -90,8 +118,9 @@ REGISTRY: Dict[str, Task] = {
         Task(
             name="art",
             example_gen="tfx_seqgen.components.ArtExampleGen",
+            dataset="tfx_seqgen.components.art_data.ArtDataset",
             preprocessing_fn="tfx_seqgen.models.preprocessing.art_preprocessing_fn",
-            evaluation_defaults="tfx_seqgen.pipeline.evaluation.ART_DEFAULTS",
+            evaluation_defaults="tfx_seqgen.pipeline.blessing.ART_DEFAULTS",
             eval_config_fn="tfx_seqgen.pipeline.evaluation.art_eval_config",
             transform_config=lambda dataset: {"num_pairs": dataset.num_pairs},
         ),

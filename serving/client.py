@@ -24,20 +24,13 @@ from tensorflow_serving.apis import (
     prediction_service_pb2_grpc,
 )
 
+from tfx_seqgen.errors import ServingError
+
 MAX_MESSAGE_BYTES = 256 * 1024 * 1024
 
 
 class OutsideTrainingRange(UserWarning):
     """A generate request asked for an x0 or period the model's training never saw."""
-
-
-class ServingError(RuntimeError):
-    """The server answered with an error status, or could not be reached."""
-
-    def __init__(self, code: grpc.StatusCode, message: str, address: str):
-        self.code = code
-        self.message = message
-        super().__init__(f"{address} says {code.name}: {message}")
 
 
 def readable(message: str) -> str:

@@ -1,10 +1,18 @@
-"""`seqgen run` as a user types it."""
+"""`seqgen run` as a user types it.
+
+The bad-input cases call the command's `main` in this process (what a
+subprocess would run, minus the seconds of importing TensorFlow each time);
+one case and the whole run go through a real `python -m tfx_seqgen`.
+"""
 
 import os
 import subprocess
 import sys
+from types import SimpleNamespace
 
 import pytest
+
+from tfx_seqgen import cli
 
 SEQGEN = [sys.executable, "-m", "tfx_seqgen"]
 
@@ -15,30 +23,80 @@ def seqgen(*args, cwd):
     )
 
 
+@pytest.fixture
+def seqgen_here(tmp_path, monkeypatch, capsys):
+    """`seqgen ARGS` run by its `main` in this process, from tmp_path.
+
+    Returns what the subprocess form returns: returncode and stderr. The
+    command's logging set-up is skipped: it would replace pytest's handlers.
+    """
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(cli, "configure_logging", lambda verbose: None)
+
+    def run(*args):
+        capsys.readouterr()
+        try:
+            code = cli.main(list(args))
+        except SystemExit as exit:  # argparse's own errors
+            code = exit.code
+        return SimpleNamespace(returncode=code, stderr=capsys.readouterr().err)
+
+    return run
+
+
 def test_bad_parameter_exits_2_naming_it(tmp_path):
+    """As typed: a real `python -m tfx_seqgen` process."""
     result = seqgen("run", "--task", "lcd", "--data", "length=1", cwd=tmp_path)
     assert result.returncode == 2
     assert "LcdExampleGen: length=1 is invalid; allowed: an integer at least 2" in result.stderr
     assert not os.path.exists(tmp_path / "runs")
 
 
-def test_unknown_parameter_lists_the_known_ones(tmp_path):
-    result = seqgen("run", "--task", "art", "--data", "pairs=3", cwd=tmp_path)
+@pytest.mark.parametrize(
+    "option,message",
+    [
+        (["--data", "length=1"], "LcdExampleGen: length=1 is invalid"),
+        (["--data", "pairs=3"], "LcdExampleGen: pairs=3 is invalid; allowed: a parameter among"),
+        (["--eval", "max_mse=NaN"], "Evaluator: max_mse=nan is invalid"),
+    ],
+)
+def test_bad_data_and_blessing_values_are_refused_without_importing_tensorflow(
+    option, message, tmp_path
+):
+    """A typo costs a second, not TensorFlow's import: these checks need none of it."""
+    blocked = (
+        "import sys; sys.modules['tensorflow'] = None; from tfx_seqgen.cli import main; "
+        "sys.exit(main(sys.argv[1:]))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", blocked, "run", "--task", "lcd", *option],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert message in result.stderr
+    assert not os.path.exists(tmp_path / "runs")
+
+
+def test_unknown_parameter_lists_the_known_ones(seqgen_here):
+    result = seqgen_here("run", "--task", "art", "--data", "pairs=3")
     assert result.returncode == 2
     assert "pairs=3 is invalid; allowed: a parameter among num_pairs, alphabet" in result.stderr
 
 
-def test_bad_training_setting_exits_2_naming_it(tmp_path):
-    result = seqgen("run", "--task", "lcd", "--train", "epochs=0", cwd=tmp_path)
+def test_bad_training_setting_exits_2_naming_it(seqgen_here):
+    result = seqgen_here("run", "--task", "lcd", "--train", "epochs=0")
     assert result.returncode == 2
     assert "epochs=0 is invalid; allowed: an integer at least 1" in result.stderr
 
 
-def test_bad_blessing_threshold_exits_2_naming_it(tmp_path):
-    result = seqgen("run", "--task", "lcd", "--eval", "max_mse=NaN", cwd=tmp_path)
+def test_bad_blessing_threshold_exits_2_naming_it(seqgen_here, tmp_path):
+    result = seqgen_here("run", "--task", "lcd", "--eval", "max_mse=NaN")
     assert result.returncode == 2
     assert "Evaluator: max_mse=nan is invalid; allowed: a finite number" in result.stderr
-    result = seqgen("run", "--task", "lcd", "--eval", "min_accuracy=0.5", cwd=tmp_path)
+    result = seqgen_here("run", "--task", "lcd", "--eval", "min_accuracy=0.5")
     assert result.returncode == 2
     assert "min_accuracy=0.5 is invalid; allowed: one of ['headline', 'max_coverage'" in (
         result.stderr
@@ -63,8 +121,8 @@ def test_bad_blessing_threshold_exits_2_naming_it(tmp_path):
         ),
     ],
 )
-def test_bad_generator_scoring_stops_before_anything_runs(option, message, tmp_path):
-    result = seqgen("run", "--task", "lcd", *option, cwd=tmp_path)
+def test_bad_generator_scoring_stops_before_anything_runs(option, message, seqgen_here, tmp_path):
+    result = seqgen_here("run", "--task", "lcd", *option)
     assert result.returncode == 2
     assert message in result.stderr
     assert not os.path.exists(tmp_path / "runs")
@@ -87,15 +145,15 @@ def test_bad_generator_scoring_stops_before_anything_runs(option, message, tmp_p
         ("lcd", "model.noise=pink", "model.noise='pink' is invalid; allowed: None or one of "),
     ],
 )
-def test_bad_model_options_stop_before_anything_runs(task, option, message, tmp_path):
-    result = seqgen("run", "--task", task, "--train", option, cwd=tmp_path)
+def test_bad_model_options_stop_before_anything_runs(task, option, message, seqgen_here, tmp_path):
+    result = seqgen_here("run", "--task", task, "--train", option)
     assert result.returncode == 2, result.stderr[-2000:]
     assert message in result.stderr
     assert not os.path.exists(tmp_path / "runs")
 
 
-def test_unknown_task_is_refused_by_the_parser(tmp_path):
-    result = seqgen("run", "--task", "weather", cwd=tmp_path)
+def test_unknown_task_is_refused_by_the_parser(seqgen_here):
+    result = seqgen_here("run", "--task", "weather")
     assert result.returncode == 2 and "invalid choice: 'weather'" in result.stderr
 
 
@@ -125,8 +183,10 @@ def test_run_prints_where_everything_went(tmp_path):
     assert "Exception ignored" not in result.stderr, result.stderr[-2000:]
 
 
-def test_band_calibration_without_enough_training_periods_stops_before_anything_runs(tmp_path):
-    result = seqgen("run", "--task", "lcd", "--data", "train_periods=[1.0, 2.0]", cwd=tmp_path)
+def test_band_calibration_without_enough_training_periods_stops_before_anything_runs(
+    seqgen_here, tmp_path
+):
+    result = seqgen_here("run", "--task", "lcd", "--data", "train_periods=[1.0, 2.0]")
     assert result.returncode == 2
     assert "calibrate_band=True needs at least 3 training periods" in result.stderr
     assert "train_periods=[1.0, 2.0]" in result.stderr

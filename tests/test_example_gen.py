@@ -11,7 +11,7 @@ from tfx.types import artifact_utils, standard_artifacts
 from tests.helpers import read_examples
 from tfx_seqgen.components import ArtExampleGen, InvalidParameterError, LcdExampleGen
 from tfx_seqgen.components.example_gen import plan_shards, shard_path, write_shard
-from tfx_seqgen.models.training import InvalidTrainingConfig
+from tfx_seqgen.errors import InvalidTrainingConfig
 from tfx_seqgen.pipeline import configs
 from tfx_seqgen.pipeline.pipeline import create_pipeline
 

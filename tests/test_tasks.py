@@ -3,7 +3,7 @@
 import pytest
 import tensorflow_model_analysis as tfma
 
-from tfx_seqgen.models.training import trainer_tasks
+from tfx_seqgen.models.training_config import trainer_tasks
 from tfx_seqgen.pipeline import configs, tasks
 
 

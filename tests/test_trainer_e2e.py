@@ -7,7 +7,7 @@ import pytest
 
 from tests.conftest import TINY_RUNS
 from tests.helpers import probe
-from tfx_seqgen.models.training import TrainingConfig
+from tfx_seqgen.models.training_config import TrainingConfig
 from tfx_seqgen.pipeline import run_views
 from tfx_seqgen.serving import demo
 

@@ -11,7 +11,9 @@ import sys
 import warnings
 from typing import List
 
-from tfx_seqgen.pipeline import configs
+from tfx_seqgen.components.validation import InvalidParameterError
+from tfx_seqgen.errors import InvalidTrainingConfig, ServingError
+from tfx_seqgen.pipeline import configs, tasks
 from tfx_seqgen.serving.commands import add_commands
 
 
@@ -158,12 +160,20 @@ def configure_logging(verbose: bool) -> None:
     warnings.filterwarnings("ignore", category=FutureWarning, module="google")
 
 
+def _check(args: argparse.Namespace) -> None:
+    """Refuses a bad --data, --train or --eval value before TFX is imported (seconds, not 30)."""
+    data, training, baseline = configs.resolve(
+        args.task, args.config, dict(args.data), _nest(args.train)
+    )
+    tasks.get(args.task).check(data, training, baseline, dict(args.eval))
+
+
 def _run(args: argparse.Namespace) -> int:
+    _check(args)
     from tfx_seqgen.pipeline import (
         evaluation_report,
         local_runs,  # imports TFX; kept out of `seqgen --help`
         run_summary,
-        tasks,
     )
 
     result = local_runs.run(
@@ -190,6 +200,7 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _compile_kubeflow(args: argparse.Namespace) -> int:
+    _check(args)
     from tfx_seqgen.pipeline import kubeflow  # imports TFX
 
     path = kubeflow.compile_pipeline(
@@ -211,9 +222,6 @@ def _compile_kubeflow(args: argparse.Namespace) -> int:
 def main(argv: List[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     configure_logging(args.verbose)
-    from tfx_seqgen.components.validation import InvalidParameterError
-    from tfx_seqgen.models.training import InvalidTrainingConfig
-    from tfx_seqgen.serving.client import ServingError
 
     try:
         return args.handler(args)
