@@ -12,14 +12,19 @@ setup:
 demo: setup
 	$(BIN)/seqgen run --task lcd --config demo
 
+# Two pytest-xdist workers, one test file each at a time (a file's module
+# fixtures, such as its model server, are built once): about as many as the
+# two cores the suite is measured on. `pytest FILE` alone runs in one process.
+PARALLEL := -n 2 --dist loadfile
+
 test: setup
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest $(PARALLEL)
 
 test-fast: setup
-	$(BIN)/python -m pytest -m "not e2e"
+	$(BIN)/python -m pytest $(PARALLEL) -m "not e2e"
 
 test-e2e: setup
-	$(BIN)/python -m pytest -m e2e
+	$(BIN)/python -m pytest $(PARALLEL) -m e2e
 
 # The full benchmarks behind BENCHMARKS.md (hours; serving.py measures the demo's model).
 benchmarks: demo

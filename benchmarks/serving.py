@@ -15,6 +15,13 @@ the ratio column is 8-client throughput over the direct call's. The floor
 line is the p50 of the cheapest gRPC and REST calls (model status), the
 per-request cost of the transport and the server's Python alone.
 
+The clients share the machine's cores with the server, so a second table
+counts the CPU time each side spends per trajectory during the 8-client
+runs (the client process's and the server process's user + system time):
+where the direct call and the server both keep the cores busy, the server
+alone, its clients on other machines, would reach about the direct call's
+CPU per trajectory over the server's.
+
     python -m benchmarks.serving                        # the demo run's model
     python -m benchmarks.serving --model-base-path DIR  # any pushed LCD model
     python -m benchmarks.serving --quick                # fewer requests
@@ -34,6 +41,7 @@ from urllib.parse import urlparse
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
+import psutil  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from tfx_seqgen.serving.client import ServingClient  # noqa: E402
@@ -105,9 +113,21 @@ class RestClient:
         self.connection.close()
 
 
-def concurrent_rate(make_call, batch: int, count: int) -> float:
-    """Trajectories per second with CLIENTS threads each making `count` calls of
-    `make_call()` (one per thread: a client and its connection)."""
+def cpu_seconds(process: psutil.Process | None) -> float:
+    """User + system CPU seconds a process and its children have used so far."""
+    if process is None:
+        return 0.0
+    total = 0.0
+    for each in (process, *process.children(recursive=True)):
+        times = each.cpu_times()
+        total += times.user + times.system
+    return total
+
+
+def concurrent_rate(make_call, batch: int, count: int, server: psutil.Process | None) -> tuple:
+    """(trajectories/s, client CPU s/trajectory, server CPU s/trajectory) with
+    CLIENTS threads each making `count` calls of `make_call()` (one per thread: a
+    client and its connection)."""
 
     def work():
         call = make_call()
@@ -115,12 +135,20 @@ def concurrent_rate(make_call, batch: int, count: int) -> float:
             call(i)
 
     threads = [threading.Thread(target=work) for _ in range(CLIENTS)]
+    me = psutil.Process()
+    client_before, server_before = cpu_seconds(me), cpu_seconds(server)
     start = time.perf_counter()
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    return CLIENTS * count * batch / (time.perf_counter() - start)
+    wall = time.perf_counter() - start
+    trajectories = CLIENTS * count * batch
+    return (
+        trajectories / wall,
+        (cpu_seconds(me) - client_before) / trajectories,
+        (cpu_seconds(server) - server_before) / trajectories,
+    )
 
 
 def main() -> None:
@@ -179,22 +207,27 @@ def main() -> None:
         for batch in BATCHES:
             n = max(10, count // (4 if batch == 128 else 1))
             each = max(5, n // CLIENTS)
+            serving, batching_server = psutil.Process(server.pid), psutil.Process(batched.pid)
             paths = {
-                "direct signature call": (direct(batch), lambda b=batch: direct(b)),
-                "gRPC": (grpc_call(), grpc_call),
-                "REST": (rest_call(), rest_call),
-                "gRPC, batching server": (batched_call(), batched_call),
+                "direct signature call": (direct(batch), lambda b=batch: direct(b), None),
+                "gRPC": (grpc_call(), grpc_call, serving),
+                "REST": (rest_call(), rest_call, serving),
+                "gRPC, batching server": (batched_call(), batched_call, batching_server),
             }
             # Latency of each path, then throughput of each: the paths take turns.
-            latency = {name: timed(call, n) for name, (call, _) in paths.items()}
-            rate = {name: concurrent_rate(make, batch, each) for name, (_, make) in paths.items()}
-            rows.append((batch, latency, rate))
+            latency = {name: timed(call, n) for name, (call, _, _) in paths.items()}
+            runs = {
+                name: concurrent_rate(make, batch, each, process)
+                for name, (_, make, process) in paths.items()
+            }
+            rate = {name: run[0] for name, run in runs.items()}
+            rows.append((batch, latency, rate, runs))
             print(f"  batch {batch}: done", file=sys.stderr, flush=True)
     print(
         f"\n{'batch':>5} {'path':<22} {'p50 ms':>8} {'p99 ms':>8} {'overhead ms':>12} "
         f"{'traj/s 1 client':>16} {'traj/s 8 clients':>17} {'vs direct':>10}"
     )
-    for batch, latency, rate in rows:
+    for batch, latency, rate, _ in rows:
         base_p50 = np.percentile(latency["direct signature call"], 50) * 1000
         base_rate = rate["direct signature call"]
         for name, seconds in latency.items():
@@ -206,6 +239,21 @@ def main() -> None:
             print(
                 f"{batch:>5} {name:<22} {p50:>8.2f} {p99:>8.2f} {overhead} {single:>16,.0f} "
                 f"{rate[name]:>17,.0f} {rate[name] / base_rate:>9.2f}x"
+            )
+    print(
+        f"\nCPU per trajectory with {CLIENTS} clients ({os.cpu_count()} cores shared by "
+        "clients and server)\n"
+        f"{'batch':>5} {'path':<22} {'client CPU ms':>14} {'server CPU ms':>14} "
+        f"{'cores busy':>11} {'server alone vs direct':>23}"
+    )
+    for batch, _, _, runs in rows:
+        direct_cpu = runs["direct signature call"][1]
+        for name, (trajectories_per_second, client_cpu, server_cpu) in runs.items():
+            busy = (client_cpu + server_cpu) * trajectories_per_second
+            alone = f"{direct_cpu / server_cpu:>22.2f}x" if server_cpu else f"{'':>23}"
+            print(
+                f"{batch:>5} {name:<22} {client_cpu * 1000:>14.3f} {server_cpu * 1000:>14.3f} "
+                f"{busy:>11.2f} {alone}"
             )
     print(
         f"\nfloor: model status p50 {floors[0]:.2f} ms over gRPC, {floors[1]:.2f} ms over REST "

@@ -49,14 +49,24 @@ def in_process(monkeypatch, capsys):
 def test_serving_benchmark_prints_latency_and_throughput(lcd_run):
     base = os.path.dirname(local_runs.pushed_to(lcd_run))
     out = benchmark("benchmarks.serving", "--quick", "--model-base-path", base)
-    rows = [
-        line.split() for line in out.splitlines() if line.strip().startswith(("1 ", "16 ", "128 "))
-    ]
-    assert [r[0] for r in rows] == ["1"] * 4 + ["16"] * 4 + ["128"] * 4
-    assert [r[1] for r in rows if r[1] != "direct"] == ["gRPC", "REST", "gRPC,"] * 3
+    speed, cpu = out.split("CPU per trajectory with 8 clients")
+
+    def rows(table):
+        lines = table.splitlines()
+        return [line.split() for line in lines if line.strip().startswith(("1 ", "16 ", "128 "))]
+
+    for table in (speed, cpu):
+        assert [r[0] for r in rows(table)] == ["1"] * 4 + ["16"] * 4 + ["128"] * 4
+        assert [r[1] for r in rows(table) if r[1] != "direct"] == ["gRPC", "REST", "gRPC,"] * 3
     # 8-client throughput is positive on every path, and the direct path is its own 1.00x.
-    assert all(float(r[-2].replace(",", "")) > 0 for r in rows)
-    assert [r[-1] for r in rows if r[1] == "direct"] == ["1.00x"] * 3
+    assert all(float(r[-2].replace(",", "")) > 0 for r in rows(speed))
+    assert [r[-1] for r in rows(speed) if r[1] == "direct"] == ["1.00x"] * 3
+    # Both processes spend CPU on a served request; the direct call has no server.
+    for r in rows(cpu):
+        if r[1] == "direct":  # client CPU, server CPU, cores busy
+            assert float(r[-3]) > 0 and r[-2] == "0.000" and float(r[-1]) > 0
+        else:  # client CPU, server CPU, cores busy, server alone vs direct
+            assert float(r[-4]) > 0 and float(r[-3]) > 0 and float(r[-1].rstrip("x")) > 0
     assert "floor: model status p50" in out
 
 
