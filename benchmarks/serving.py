@@ -114,14 +114,14 @@ class RestClient:
 
 
 def cpu_seconds(process: psutil.Process | None) -> float:
-    """User + system CPU seconds a process and its children have used so far."""
+    """User + system CPU seconds a process (all its threads) has used so far.
+
+    Children are not counted: the servers are this process's children.
+    """
     if process is None:
         return 0.0
-    total = 0.0
-    for each in (process, *process.children(recursive=True)):
-        times = each.cpu_times()
-        total += times.user + times.system
-    return total
+    times = process.cpu_times()
+    return times.user + times.system
 
 
 def concurrent_rate(make_call, batch: int, count: int, server: psutil.Process | None) -> tuple:
