@@ -25,6 +25,7 @@ from tensorflow_serving.apis import (
 )
 
 from tfx_seqgen.errors import ServingError
+from tfx_seqgen.serving.tensor_protos import to_array, to_proto
 
 MAX_MESSAGE_BYTES = 256 * 1024 * 1024
 
@@ -110,10 +111,10 @@ class ServingClient:
         elif version_label is not None:
             request.model_spec.version_label = version_label
         for name, value in inputs.items():
-            request.inputs[name].CopyFrom(tf.make_tensor_proto(value))
+            request.inputs[name].CopyFrom(to_proto(value))
         request.output_filter.extend(output_filter)
         response = self._call(self._predict.Predict, request)
-        outputs = {name: tf.make_ndarray(proto) for name, proto in response.outputs.items()}
+        outputs = {name: to_array(proto) for name, proto in response.outputs.items()}
         self.last_version = response.model_spec.version.value
         return outputs, self.last_version
 

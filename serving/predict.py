@@ -11,7 +11,6 @@ non-finite values) keep the code TensorFlow gives them.
 from __future__ import annotations
 
 import grpc
-import numpy as np
 import tensorflow as tf
 from tensorflow.core.framework import tensor_shape_pb2, types_pb2
 from tensorflow.core.protobuf import meta_graph_pb2
@@ -29,6 +28,7 @@ from tfx_seqgen.serving.model_store import (
     ModelStore,
     UnknownLabel,
 )
+from tfx_seqgen.serving.tensor_protos import to_array, to_proto
 
 DEFAULT_SIGNATURE = "serving_default"
 _STATES = {
@@ -128,7 +128,7 @@ def _inputs(signature: meta_graph_pb2.SignatureDef, request: predict_pb2.Predict
                 f"but {_dtype_name(proto.dtype)} is provided",
             )
         try:
-            tensors[alias] = tf.constant(tf.make_ndarray(proto))
+            tensors[alias] = to_array(proto)
         except Exception:  # a TensorProto whose content does not match its shape
             raise ServingStatus(
                 grpc.StatusCode.INVALID_ARGUMENT, f"tensor parsing error: {alias}"
@@ -203,7 +203,7 @@ def predict(
     response.model_spec.version.value = loaded.version
     response.model_spec.signature_name = name
     for alias in aliases:
-        response.outputs[alias].CopyFrom(tf.make_tensor_proto(np.asarray(outputs[alias])))
+        response.outputs[alias].CopyFrom(to_proto(outputs[alias]))
     return response
 
 
