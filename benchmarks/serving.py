@@ -58,18 +58,6 @@ def request(batch: int, seed: int) -> dict:
     return {"x0": [3.0], "period": [2.0], "seed": [seed], "num_samples": batch, "steps": STEPS}
 
 
-def per_row(inputs: dict) -> dict:
-    """A request with num_samples and steps per row, as a batching server needs them."""
-    rows = len(inputs["x0"])
-    return {
-        "x0": np.asarray(inputs["x0"], np.float32),
-        "period": np.asarray(inputs["period"], np.float32),
-        "seed": np.asarray(inputs["seed"], np.int64),
-        "num_samples": np.full(rows, inputs["num_samples"], np.int32),
-        "steps": np.full(rows, inputs["steps"], np.int32),
-    }
-
-
 def timed(call, count: int) -> np.ndarray:
     """Seconds per call, after two warm-up calls."""
     call(0)
@@ -187,13 +175,14 @@ def main() -> None:
     ):
         print(f"model {path}; server: {server.kind}; {count} requests per row", flush=True)
 
-        def grpc_call():
-            client = ServingClient(server.address, "lcd", timeout=120)
-            return lambda i, b=batch: client.generate(**request(b, i))
+        def grpc_calls(address):
+            def make():
+                client = ServingClient(address, "lcd", timeout=120)
+                return lambda i, b=batch: client.generate(**request(b, i))
 
-        def batched_call():
-            client = ServingClient(batched.address, "lcd", timeout=120)
-            return lambda i, b=batch: client.predict(per_row(request(b, i)), "generate")
+            return make
+
+        grpc_call, batched_call = grpc_calls(server.address), grpc_calls(batched.address)
 
         def rest_call():
             client = RestClient(server.rest_url)

@@ -124,12 +124,16 @@ class ServingClient:
         Rows whose x0 or period lie outside what the model was trained on get
         an OutsideTrainingRange warning: they are extrapolation.
         """
+        x0 = np.asarray(x0, np.float32).reshape(-1)
+        # num_samples and steps go once per row, not as scalars: TF Serving's
+        # batcher (and `seqgen serve --enable-batching`) refuses rank-0 inputs,
+        # and a server without batching takes either form.
         inputs = {
-            "x0": np.asarray(x0, np.float32).reshape(-1),
+            "x0": x0,
             "period": np.asarray(period, np.float32).reshape(-1),
             "seed": np.asarray(seed, np.int64).reshape(-1),
-            "num_samples": np.int32(num_samples),
-            "steps": np.int32(steps),
+            "num_samples": np.full(x0.shape, num_samples, np.int32),
+            "steps": np.full(x0.shape, steps, np.int32),
         }
         outputs, _ = self.predict(inputs, signature="generate")
         covered = outputs.get("in_training_range")  # models exported before it lack it
