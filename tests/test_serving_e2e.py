@@ -445,10 +445,8 @@ def test_batching_merges_concurrent_requests_without_changing_any_result(
             # The client sends num_samples and steps per row, so it works here as is...
             from_client = client.generate(**GENERATE)
             # ...while a request with scalars is refused, as TF Serving's batcher does.
-            dtypes = {"x0": np.float32, "period": np.float32, "seed": np.int64}
-            scalars = {k: np.asarray(v, dtypes.get(k, np.int32)) for k, v in GENERATE.items()}
             with pytest.raises(ServingError) as caught:
-                client.predict(scalars, "generate")
+                client.predict(generate_inputs(), "generate")
         batches = None
         if "built-in" in server.kind:
             samples = prometheus_samples(server)
@@ -467,14 +465,8 @@ def test_batching_merges_concurrent_requests_without_changing_any_result(
         np.testing.assert_allclose(trajectories, expected["trajectories"].numpy(), atol=1e-5)
     assert caught.value.code == grpc.StatusCode.INVALID_ARGUMENT
     assert "at least one dimension" in caught.value.message
-    scalar_request = {
-        "x0": tf.constant(GENERATE["x0"], tf.float32),
-        "period": tf.constant(GENERATE["period"], tf.float32),
-        "seed": tf.constant(GENERATE["seed"], tf.int64),
-        "num_samples": tf.constant(GENERATE["num_samples"], tf.int32),
-        "steps": tf.constant(GENERATE["steps"], tf.int32),
-    }
-    expected = direct(**scalar_request)["trajectories"].numpy()
+    expected = direct(**{k: tf.constant(v) for k, v in generate_inputs().items()})
+    expected = expected["trajectories"].numpy()
     assert from_client.shape == (2, 5, 13)
     np.testing.assert_allclose(from_client, expected, atol=1e-5)
     if batches is not None:
