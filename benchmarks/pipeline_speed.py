@@ -1,9 +1,10 @@
 """Speed of training and of the pipeline: Trainer vs plain Keras, and time per component.
 
 1. Training steps/s of three paths side by side: the Trainer's fast path
-   (its defaults: data in memory, XLA and unrolling where FASTEST_LOOP says),
-   the Trainer's previous path (files streamed by TFX's data accessor every
-   epoch, no XLA, a rolled loop) and plain Keras `fit` on the same
+   (its defaults: data in memory, XLA and unrolling where FASTEST_LOOP says,
+   several steps per call of the train function), the Trainer's previous
+   path (files streamed by TFX's data accessor every epoch, no XLA, a rolled
+   loop, one step per call) and plain Keras `fit` on the same
    transformed data in NumPy arrays with the previous path's model. Each
    compiled model (`<task>_task.compiled_model`) trains an epoch in turn, so
    a slow spell of a shared machine slows all three alike. Rates are steps
@@ -40,7 +41,12 @@ import tensorflow as tf  # noqa: E402
 import tensorflow_transform as tft  # noqa: E402
 
 from benchmarks import art_quality, harness, lcd_quality  # noqa: E402
-from tfx_seqgen.models.training import EpochLogger, TrainingData  # noqa: E402
+from tfx_seqgen.models.training import (  # noqa: E402
+    EpochLogger,
+    TrainingData,
+    set_steps_per_execution,
+    steps_per_execution,
+)
 from tfx_seqgen.models.training_config import TrainingConfig  # noqa: E402
 from tfx_seqgen.pipeline import configs  # noqa: E402
 
@@ -78,9 +84,15 @@ def steps_per_second(epoch_seconds: list, steps: int) -> tuple:
 
 # Epochs per speed run: LCD epochs take a second or two, so it runs more of them.
 EPOCHS = {"lcd": 16, "art": 5}
-# The Trainer's loop before the fast path (cache_data, jit_compile, unroll):
-# files streamed every epoch, no XLA, a rolled loop. Plain Keras fit runs it too.
-PREVIOUS_PATH = {"cache_data": False, "jit_compile": False, "model": {"unroll": False}}
+# The Trainer's loop before the fast path (cache_data, jit_compile, unroll,
+# steps_per_execution): files streamed every epoch, no XLA, a rolled loop, one
+# step per call. Plain Keras fit runs it too.
+PREVIOUS_PATH = {
+    "cache_data": False,
+    "jit_compile": False,
+    "steps_per_execution": 1,
+    "model": {"unroll": False},
+}
 
 
 class SpeedRun:
@@ -103,6 +115,7 @@ class SpeedRun:
             training_data = TrainingData(fn_args, tft_output, config)
             self.train = training_data.dataset("train", True, task.to_model)
             self.eval = training_data.dataset("eval", False, task.to_model)
+            set_steps_per_execution(self.model, steps_per_execution(config, self.train))
         self.plain = plain
 
     def epoch(self, epoch: int) -> None:

@@ -13,11 +13,14 @@ models.lcd_calibration).
 Speed switches, each on where it was measured to pay (benchmarks/
 pipeline_speed.py): cache_data (read the transformed splits once into memory
 and shuffle there, instead of streaming the files every epoch), jit_compile
-(XLA-compiled train and eval steps) and, among the model options, unroll
-(the recurrent loop unrolled). Keras's steps_per_execution is left at 1: in
-Keras 3.6 it adds an optimizer iteration per epoch (Adam then trains
-differently from one step per call). jit_compile and unroll default to None: the
-cell's measured choice, `cells.FASTEST_LOOP`.
+(XLA-compiled train and eval steps), steps_per_execution (several training
+steps per call of Keras's train function) and, among the model options,
+unroll (the recurrent loop unrolled). jit_compile and unroll default to
+None: the cell's measured choice, `cells.FASTEST_LOOP`. steps_per_execution
+defaults to None: the largest divisor of the epoch's batch count up to 32,
+because in Keras 3.6 a call that runs out of data part way still counts an
+optimizer iteration (Adam then trains differently from one step per call);
+a divisor never runs out part way, so training is step for step the same.
 """
 
 from __future__ import annotations
@@ -37,7 +40,8 @@ import tensorflow_transform as tft
 from tfx import v1 as tfx
 from tfx_bsl.public import tfxio
 
-from tfx_seqgen.models.training_config import TrainingConfig
+from tfx_seqgen.errors import InvalidTrainingConfig
+from tfx_seqgen.models.training_config import MAX_STEPS_PER_EXECUTION, TrainingConfig
 
 _log = logging.getLogger(__name__)
 
@@ -178,6 +182,7 @@ def fit(
     all epochs, those before the interruption included.
     """
     epochs = epochs or config.epochs
+    set_steps_per_execution(model, steps_per_execution(config, train))
     # Keras cannot know a tf.data pipeline's length before the first epoch ends
     # and warns that it "ran out of data"; one pass per epoch is what we want.
     warnings.filterwarnings("ignore", message="Your input ran out of data")
@@ -202,6 +207,36 @@ def fit(
     if backup:
         history.history = epoch_logs(os.path.join(backup, "history.csv"))
     return history
+
+
+def steps_per_execution(config: TrainingConfig, train: tf.data.Dataset) -> int:
+    """Training steps per call of Keras's train function, for an epoch of `train`.
+
+    The config's value if it divides the epoch's batches, else the largest
+    divisor up to MAX_STEPS_PER_EXECUTION; 1 when the batch count is unknown
+    (data streamed from files). A value that does not divide the batches is
+    refused: Keras 3.6 would then count an extra optimizer iteration per epoch.
+    """
+    batches = int(train.cardinality())
+    if batches < 1:  # unknown (streamed) or infinite
+        return 1
+    if config.steps_per_execution is None:
+        return max(d for d in range(1, MAX_STEPS_PER_EXECUTION + 1) if batches % d == 0)
+    if batches % config.steps_per_execution:
+        divisors = [d for d in range(1, MAX_STEPS_PER_EXECUTION + 1) if batches % d == 0]
+        raise InvalidTrainingConfig(
+            f"Trainer custom_config: steps_per_execution={config.steps_per_execution} does "
+            f"not divide the {batches} batches of an epoch; allowed here: one of {divisors}, "
+            f"or None to choose the largest."
+        )
+    return config.steps_per_execution
+
+
+def set_steps_per_execution(model: keras.Model, steps: int) -> None:
+    """Sets a compiled model's steps per call, rebuilding its functions if it changes."""
+    if model.steps_per_execution != steps:
+        model.steps_per_execution = steps
+        model.train_function = model.test_function = model.predict_function = None
 
 
 def epoch_logs(path: str) -> Dict[str, list]:

@@ -26,6 +26,11 @@ def trainer_tasks() -> tuple:
     return tuple(sorted(name.removesuffix("_task") for name in modules if name.endswith("_task")))
 
 
+# Training steps one call of Keras's train function may run: TensorFlow refuses
+# more than 32 `get_next` calls of one iterator in one traced function.
+MAX_STEPS_PER_EXECUTION = 32
+
+
 @dataclasses.dataclass(frozen=True)
 class TrainingConfig:
     task: str
@@ -44,6 +49,7 @@ class TrainingConfig:
     calibrate_band: bool = False
     cache_data: bool = True
     jit_compile: bool | None = None
+    steps_per_execution: int | None = None
     backup_dir: str | None = None
 
     def __post_init__(self):
@@ -88,6 +94,14 @@ class TrainingConfig:
             raise bad("backup_dir", "None or a directory path")
         if self.jit_compile is not None and not isinstance(self.jit_compile, bool):
             raise bad("jit_compile", "None (the cell's measured choice), true or false")
+        steps = self.steps_per_execution
+        whole = isinstance(steps, int) and not isinstance(steps, bool)
+        if steps is not None and not (whole and 1 <= steps <= MAX_STEPS_PER_EXECUTION):
+            raise bad(
+                "steps_per_execution",
+                f"None (the largest divisor of an epoch's batches up to "
+                f"{MAX_STEPS_PER_EXECUTION}) or an integer from 1 to {MAX_STEPS_PER_EXECUTION}",
+            )
         if self.stop_at_accuracy is not None and not 0 < self.stop_at_accuracy <= 1:
             raise bad("stop_at_accuracy", "None or a number in (0, 1]")
 

@@ -174,6 +174,41 @@ def test_interrupted_training_resumes_after_its_last_finished_epoch(tmp_path, mo
     assert int(model.optimizer.iterations) == 5  # the optimizer's state came back too
 
 
+def test_several_steps_per_call_train_step_for_step_as_one_step_per_call(tmp_path):
+    from types import SimpleNamespace
+
+    from tfx_seqgen.errors import InvalidTrainingConfig
+    from tfx_seqgen.models import training
+
+    # 20 rows in batches of 4: 5 batches an epoch, so the Trainer runs 5 steps per call.
+    rows = {
+        "x": RNG.uniform(-1, 1, (20, T)).astype("float32"),
+        "x0": RNG.uniform(-1, 1, 20).astype("float32"),
+        "period": RNG.uniform(-1, 1, 20).astype("float32"),
+    }
+    data = tf.data.Dataset.from_tensor_slices((rows, rows["x"] * 0.5)).batch(4)
+    fn_args = SimpleNamespace(model_run_dir=str(tmp_path / "logs"))
+
+    def trained(steps_per_execution):
+        keras.utils.set_random_seed(3)
+        model = LcdModel(cell="gru", units=8, strategy="learned_distribution")
+        model.compile(optimizer="adam", loss="mse")
+        config = training.TrainingConfig(
+            task="lcd", model={}, epochs=2, steps_per_execution=steps_per_execution
+        )
+        training.fit(model, data, data, config, fn_args, "test")
+        return model
+
+    one, several = trained(1), trained(None)
+    assert several.steps_per_execution == 5
+    # Keras 3.6 counts an extra iteration for a call that runs out of data part way.
+    assert int(one.optimizer.iterations) == int(several.optimizer.iterations) == 10
+    for a, b in zip(one.get_weights(), several.get_weights(), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    with pytest.raises(InvalidTrainingConfig, match=r"=3 does not divide the 5 batches.*\[1, 5\]"):
+        trained(3)
+
+
 def test_context_every_step_feeds_x0_and_period_to_every_step_of_both_kinds():
     for strategy in ("zero", "learned_distribution"):
         model = LcdModel(units=8, strategy=strategy, context_every_step=True)
