@@ -115,7 +115,7 @@ class SpeedRun:
             training_data = TrainingData(fn_args, tft_output, config)
             self.train = training_data.dataset("train", True, task.to_model)
             self.eval = training_data.dataset("eval", False, task.to_model)
-            set_steps_per_execution(self.model, steps_per_execution(config, self.train))
+            set_steps_per_execution(self.model, steps_per_execution(config, self.train, self.eval))
         self.plain = plain
 
     def epoch(self, epoch: int) -> None:

@@ -182,7 +182,7 @@ def fit(
     all epochs, those before the interruption included.
     """
     epochs = epochs or config.epochs
-    set_steps_per_execution(model, steps_per_execution(config, train))
+    set_steps_per_execution(model, steps_per_execution(config, train, evaluation))
     # Keras cannot know a tf.data pipeline's length before the first epoch ends
     # and warns that it "ran out of data"; one pass per epoch is what we want.
     warnings.filterwarnings("ignore", message="Your input ran out of data")
@@ -209,25 +209,33 @@ def fit(
     return history
 
 
-def steps_per_execution(config: TrainingConfig, train: tf.data.Dataset) -> int:
-    """Training steps per call of Keras's train function, for an epoch of `train`.
+def steps_per_execution(
+    config: TrainingConfig, train: tf.data.Dataset, evaluation: tf.data.Dataset | None = None
+) -> int:
+    """Steps per call of Keras's train and test functions, for an epoch of `train`.
 
-    The config's value if it divides the epoch's batches, else the largest
-    divisor up to MAX_STEPS_PER_EXECUTION; 1 when the batch count is unknown
-    (data streamed from files). A value that does not divide the batches is
-    refused: Keras 3.6 would then count an extra optimizer iteration per epoch.
+    Allowed: the divisors of the epoch's training batches up to
+    MAX_STEPS_PER_EXECUTION, and no more than the `evaluation` batches. A call
+    that runs out of data part way counts an extra optimizer iteration in
+    Keras 3.6, and one that runs out before its first step leaves an
+    evaluation without metrics. The config's value if allowed (else an
+    error naming what is), or the largest allowed; 1 when a batch count is
+    unknown (data streamed from files).
     """
     batches = int(train.cardinality())
-    if batches < 1:  # unknown (streamed) or infinite
+    eval_batches = int(evaluation.cardinality()) if evaluation is not None else batches
+    if batches < 1 or eval_batches < 1:  # unknown (streamed) or infinite
         return 1
+    top = min(MAX_STEPS_PER_EXECUTION, eval_batches)
+    allowed = [d for d in range(1, top + 1) if batches % d == 0]
     if config.steps_per_execution is None:
-        return max(d for d in range(1, MAX_STEPS_PER_EXECUTION + 1) if batches % d == 0)
-    if batches % config.steps_per_execution:
-        divisors = [d for d in range(1, MAX_STEPS_PER_EXECUTION + 1) if batches % d == 0]
+        return allowed[-1]
+    if config.steps_per_execution not in allowed:
         raise InvalidTrainingConfig(
             f"Trainer custom_config: steps_per_execution={config.steps_per_execution} does "
-            f"not divide the {batches} batches of an epoch; allowed here: one of {divisors}, "
-            f"or None to choose the largest."
+            f"not fit an epoch of {batches} training and {eval_batches} eval batches; "
+            f"allowed here: one of {allowed} (divisors of the training batches, at most the "
+            f"eval batches), or None to choose the largest."
         )
     return config.steps_per_execution
 

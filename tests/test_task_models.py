@@ -180,13 +180,17 @@ def test_several_steps_per_call_train_step_for_step_as_one_step_per_call(tmp_pat
     from tfx_seqgen.errors import InvalidTrainingConfig
     from tfx_seqgen.models import training
 
-    # 20 rows in batches of 4: 5 batches an epoch, so the Trainer runs 5 steps per call.
-    rows = {
-        "x": RNG.uniform(-1, 1, (20, T)).astype("float32"),
-        "x0": RNG.uniform(-1, 1, 20).astype("float32"),
-        "period": RNG.uniform(-1, 1, 20).astype("float32"),
-    }
-    data = tf.data.Dataset.from_tensor_slices((rows, rows["x"] * 0.5)).batch(4)
+    def split(count):
+        rows = {
+            "x": RNG.uniform(-1, 1, (count, T)).astype("float32"),
+            "x0": RNG.uniform(-1, 1, count).astype("float32"),
+            "period": RNG.uniform(-1, 1, count).astype("float32"),
+        }
+        return tf.data.Dataset.from_tensor_slices((rows, rows["x"] * 0.5)).batch(4)
+
+    # Batches of 4: 10 training batches an epoch and 7 eval batches, so the
+    # Trainer runs 5 steps per call (2 would also divide 10; 10 is more than 7).
+    train, evaluation = split(40), split(28)
     fn_args = SimpleNamespace(model_run_dir=str(tmp_path / "logs"))
 
     def trained(steps_per_execution):
@@ -196,17 +200,17 @@ def test_several_steps_per_call_train_step_for_step_as_one_step_per_call(tmp_pat
         config = training.TrainingConfig(
             task="lcd", model={}, epochs=2, steps_per_execution=steps_per_execution
         )
-        training.fit(model, data, data, config, fn_args, "test")
-        return model
+        return model, training.fit(model, train, evaluation, config, fn_args, "test").history
 
-    one, several = trained(1), trained(None)
+    (one, one_logs), (several, several_logs) = trained(1), trained(None)
     assert several.steps_per_execution == 5
     # Keras 3.6 counts an extra iteration for a call that runs out of data part way.
-    assert int(one.optimizer.iterations) == int(several.optimizer.iterations) == 10
+    assert int(one.optimizer.iterations) == int(several.optimizer.iterations) == 20
     for a, b in zip(one.get_weights(), several.get_weights(), strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
-    with pytest.raises(InvalidTrainingConfig, match=r"=3 does not divide the 5 batches.*\[1, 5\]"):
-        trained(3)
+    np.testing.assert_allclose(several_logs["val_loss"], one_logs["val_loss"], rtol=1e-5)
+    with pytest.raises(InvalidTrainingConfig, match=r"=10 does not fit.*one of \[1, 2, 5\]"):
+        trained(10)
 
 
 def test_context_every_step_feeds_x0_and_period_to_every_step_of_both_kinds():
