@@ -1,13 +1,14 @@
 """Speed of training and of the pipeline: Trainer vs plain Keras, and time per component.
 
-1. Training steps/s of three paths side by side: the Trainer's fast path
+1. Training steps/s of four paths side by side: the Trainer's fast path
    (its defaults: data in memory, XLA and unrolling where FASTEST_LOOP says,
-   several steps per call of the train function), the Trainer's previous
-   path (files streamed by TFX's data accessor every epoch, no XLA, a rolled
-   loop, one step per call) and plain Keras `fit` on the same
-   transformed data in NumPy arrays with the previous path's model. Each
-   compiled model (`<task>_task.compiled_model`) trains an epoch in turn, so
-   a slow spell of a shared machine slows all three alike. Rates are steps
+   several steps per call of the train function), the same with one step
+   per call, the Trainer's previous path (files streamed by TFX's data
+   accessor every epoch, no XLA, a rolled loop, one step per call) and
+   plain Keras `fit` on the same transformed data in NumPy arrays with the
+   previous path's model. Each compiled model
+   (`<task>_task.compiled_model`) trains an epoch in turn, so a slow spell
+   of a shared machine slows all of them alike. Rates are steps
    per second over the epochs after the first, which also pays for tracing;
    evaluation is left out.
 2. Wall time per component of one whole pipeline run (the LCD demo, fresh,
@@ -190,9 +191,12 @@ def trainer_rows(options: harness.Options, epochs: int | None) -> list:
         if task == "lcd":
             params.update(rollout_epochs=0, calibrate_band=False)
         previous = configs.with_overrides(params, PREVIOUS_PATH)
+        # What several steps per call of the train function add, side by side.
+        one_step = {**params, "steps_per_execution": 1}
         with tempfile.TemporaryDirectory() as work_dir:
             runs = {
                 "Trainer, fast path (default)": SpeedRun(data, params, work_dir, False),
+                "fast path, one step per call": SpeedRun(data, one_step, work_dir, False),
                 "Trainer, previous path": SpeedRun(data, previous, work_dir, False),
                 "plain Keras fit (NumPy)": SpeedRun(data, previous, work_dir, True),
             }
