@@ -17,9 +17,10 @@ and shuffle there, instead of streaming the files every epoch), jit_compile
 steps per call of Keras's train function) and, among the model options,
 unroll (the recurrent loop unrolled). jit_compile and unroll default to
 None: the cell's measured choice, `cells.FASTEST_LOOP`. steps_per_execution
-defaults to None: the largest divisor of the epoch's batch count up to 32,
-because in Keras 3.6 a call that runs out of data part way still counts an
-optimizer iteration (Adam then trains differently from one step per call);
+defaults to None: the largest divisor of the epoch's batch count up to 32
+and no more than the eval batches (see `steps_per_execution`), because in
+Keras 3.6 a call that runs out of data part way still counts an optimizer
+iteration (Adam then trains differently from one step per call);
 a divisor never runs out part way, so training is step for step the same.
 """
 
