@@ -17,11 +17,15 @@ and shuffle there, instead of streaming the files every epoch), jit_compile
 steps per call of Keras's train function) and, among the model options,
 unroll (the recurrent loop unrolled). jit_compile and unroll default to
 None: the cell's measured choice, `cells.FASTEST_LOOP`. steps_per_execution
-defaults to None: the largest divisor of the epoch's batch count up to 32
-and no more than the eval batches (see `steps_per_execution`), because in
-Keras 3.6 a call that runs out of data part way still counts an optimizer
-iteration (Adam then trains differently from one step per call);
-a divisor never runs out part way, so training is step for step the same.
+defaults to None: the largest number up to 32 that divides both the
+epoch's training batches and the eval batches (see `steps_per_execution`).
+Keras's train and test functions are single graphs running that many steps;
+a call that runs out of data part way aborts the graph while earlier steps'
+updates may or may not have run. Seen here: an extra optimizer iteration in
+training, and an eval that ran out part way giving a val_loss 26% off the
+one-step-per-call value from the same weights in one run and equal to it in
+others. A common divisor never runs out part way, so training and
+evaluation are step for step the same.
 """
 
 from __future__ import annotations
@@ -215,28 +219,30 @@ def steps_per_execution(
 ) -> int:
     """Steps per call of Keras's train and test functions, for an epoch of `train`.
 
-    Allowed: the divisors of the epoch's training batches up to
-    MAX_STEPS_PER_EXECUTION, and no more than the `evaluation` batches. A call
-    that runs out of data part way counts an extra optimizer iteration in
-    Keras 3.6, and one that runs out before its first step leaves an
-    evaluation without metrics. The config's value if allowed (else an
-    error naming what is), or the largest allowed; 1 when a batch count is
-    unknown (data streamed from files).
+    Allowed: the common divisors of the epoch's training batches and the
+    `evaluation` batches, up to MAX_STEPS_PER_EXECUTION. A call that runs out
+    of data part way aborts its graph with an unknown number of its steps'
+    updates applied (see the module docstring). The config's value if allowed
+    (else an error naming what is), or the largest allowed; 1 when a batch
+    count is unknown (data streamed from files).
     """
     batches = int(train.cardinality())
     eval_batches = int(evaluation.cardinality()) if evaluation is not None else batches
     if batches < 1 or eval_batches < 1:  # unknown (streamed) or infinite
         return 1
-    top = min(MAX_STEPS_PER_EXECUTION, eval_batches)
-    allowed = [d for d in range(1, top + 1) if batches % d == 0]
+    allowed = [
+        d
+        for d in range(1, MAX_STEPS_PER_EXECUTION + 1)
+        if batches % d == 0 and eval_batches % d == 0
+    ]
     if config.steps_per_execution is None:
         return allowed[-1]
     if config.steps_per_execution not in allowed:
         raise InvalidTrainingConfig(
             f"Trainer custom_config: steps_per_execution={config.steps_per_execution} does "
             f"not fit an epoch of {batches} training and {eval_batches} eval batches; "
-            f"allowed here: one of {allowed} (divisors of the training batches, at most the "
-            f"eval batches), or None to choose the largest."
+            f"allowed here: one of {allowed} (common divisors of the training and eval "
+            f"batches), or None to choose the largest."
         )
     return config.steps_per_execution
 

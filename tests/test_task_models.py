@@ -188,9 +188,9 @@ def test_several_steps_per_call_train_step_for_step_as_one_step_per_call(tmp_pat
         }
         return tf.data.Dataset.from_tensor_slices((rows, rows["x"] * 0.5)).batch(4)
 
-    # Batches of 4: 10 training batches an epoch and 7 eval batches, so the
-    # Trainer runs 5 steps per call (2 would also divide 10; 10 is more than 7).
-    train, evaluation = split(40), split(28)
+    # Batches of 4: 10 training batches an epoch and 15 eval batches, so the
+    # Trainer runs 5 steps per call (2 and 10 do not divide 15).
+    train, evaluation = split(40), split(60)
     fn_args = SimpleNamespace(model_run_dir=str(tmp_path / "logs"))
 
     def trained(steps_per_execution):
@@ -209,8 +209,24 @@ def test_several_steps_per_call_train_step_for_step_as_one_step_per_call(tmp_pat
     for a, b in zip(one.get_weights(), several.get_weights(), strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(several_logs["val_loss"], one_logs["val_loss"], rtol=1e-5)
-    with pytest.raises(InvalidTrainingConfig, match=r"=10 does not fit.*one of \[1, 2, 5\]"):
+    with pytest.raises(InvalidTrainingConfig, match=r"=10 does not fit.*one of \[1, 5\]"):
         trained(10)
+
+
+def test_steps_per_call_divide_both_the_training_and_the_eval_batches():
+    from tfx_seqgen.models import training
+
+    def batches(count):
+        return tf.data.Dataset.range(count).batch(1)
+
+    config = training.TrainingConfig(task="lcd", model={})
+    # The paper's splits at batch 128: LCD 40 training and 16 eval batches,
+    # ART 782 and 157 (a prime: ART runs one step per call).
+    assert training.steps_per_execution(config, batches(40), batches(16)) == 8
+    assert training.steps_per_execution(config, batches(782), batches(157)) == 1
+    assert training.steps_per_execution(config, batches(64), batches(96)) == 32
+    streamed = batches(40).filter(lambda row: True)  # a batch count unknown in advance
+    assert training.steps_per_execution(config, streamed, batches(16)) == 1
 
 
 def test_context_every_step_feeds_x0_and_period_to_every_step_of_both_kinds():
