@@ -17,15 +17,11 @@ and shuffle there, instead of streaming the files every epoch), jit_compile
 steps per call of Keras's train function) and, among the model options,
 unroll (the recurrent loop unrolled). jit_compile and unroll default to
 None: the cell's measured choice, `cells.FASTEST_LOOP`. steps_per_execution
-defaults to None: the largest number up to 32 that divides both the
-epoch's training batches and the eval batches (see `steps_per_execution`).
-Keras's train and test functions are single graphs running that many steps;
-a call that runs out of data part way aborts the graph while earlier steps'
-updates may or may not have run. Seen here: an extra optimizer iteration in
-training, and an eval that ran out part way giving a val_loss 26% off the
-one-step-per-call value from the same weights in one run and equal to it in
-others. A common divisor never runs out part way, so training and
-evaluation are step for step the same.
+defaults to 1: Keras traces that many steps into one graph, and the tracing
+costs more than the calls save at our sizes (a 3 + 2 epoch LCD generator
+training took 110-113 s at 8 steps per call and 46-54 s at 1). A larger value
+must divide both the training and the eval batch counts of an epoch (see
+`allowed_steps_per_execution`).
 """
 
 from __future__ import annotations
@@ -214,35 +210,39 @@ def fit(
     return history
 
 
-def steps_per_execution(
-    config: TrainingConfig, train: tf.data.Dataset, evaluation: tf.data.Dataset | None = None
-) -> int:
-    """Steps per call of Keras's train and test functions, for an epoch of `train`.
+def allowed_steps_per_execution(train: tf.data.Dataset, evaluation: tf.data.Dataset) -> list:
+    """Steps per call of Keras's train and test functions that fit an epoch.
 
-    Allowed: the common divisors of the epoch's training batches and the
-    `evaluation` batches, up to MAX_STEPS_PER_EXECUTION. A call that runs out
-    of data part way aborts its graph with an unknown number of its steps'
-    updates applied (see the module docstring). The config's value if allowed
-    (else an error naming what is), or the largest allowed; 1 when a batch
-    count is unknown (data streamed from files).
+    The common divisors of the epoch's training and eval batch counts, up to
+    MAX_STEPS_PER_EXECUTION; only 1 when a count is unknown (data streamed
+    from files). Each function is one graph running that many steps, and a
+    call that runs out of data part way aborts it with an unknown number of
+    its steps' updates applied. Seen here in Keras 3.6: an extra optimizer
+    iteration in training, and an eval call that ran out part way giving a
+    val_loss 26% off the value from the same weights at one step per call.
     """
-    batches = int(train.cardinality())
-    eval_batches = int(evaluation.cardinality()) if evaluation is not None else batches
+    batches, eval_batches = int(train.cardinality()), int(evaluation.cardinality())
     if batches < 1 or eval_batches < 1:  # unknown (streamed) or infinite
-        return 1
-    allowed = [
+        return [1]
+    return [
         d
         for d in range(1, MAX_STEPS_PER_EXECUTION + 1)
         if batches % d == 0 and eval_batches % d == 0
     ]
-    if config.steps_per_execution is None:
-        return allowed[-1]
+
+
+def steps_per_execution(
+    config: TrainingConfig, train: tf.data.Dataset, evaluation: tf.data.Dataset
+) -> int:
+    """The config's steps per call, or an error naming the values that fit this data."""
+    allowed = allowed_steps_per_execution(train, evaluation)
     if config.steps_per_execution not in allowed:
         raise InvalidTrainingConfig(
             f"Trainer custom_config: steps_per_execution={config.steps_per_execution} does "
-            f"not fit an epoch of {batches} training and {eval_batches} eval batches; "
-            f"allowed here: one of {allowed} (common divisors of the training and eval "
-            f"batches), or None to choose the largest."
+            f"not fit an epoch of {int(train.cardinality())} training and "
+            f"{int(evaluation.cardinality())} eval batches; allowed here: one of {allowed} "
+            f"(common divisors of the two batch counts; only 1 when the data is streamed, "
+            f"cache_data=false)."
         )
     return config.steps_per_execution
 

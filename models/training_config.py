@@ -49,7 +49,7 @@ class TrainingConfig:
     calibrate_band: bool = False
     cache_data: bool = True
     jit_compile: bool | None = None
-    steps_per_execution: int | None = None
+    steps_per_execution: int = 1
     backup_dir: str | None = None
 
     def __post_init__(self):
@@ -96,12 +96,8 @@ class TrainingConfig:
             raise bad("jit_compile", "None (the cell's measured choice), true or false")
         steps = self.steps_per_execution
         whole = isinstance(steps, int) and not isinstance(steps, bool)
-        if steps is not None and not (whole and 1 <= steps <= MAX_STEPS_PER_EXECUTION):
-            raise bad(
-                "steps_per_execution",
-                f"None (the largest divisor of an epoch's batches up to "
-                f"{MAX_STEPS_PER_EXECUTION}) or an integer from 1 to {MAX_STEPS_PER_EXECUTION}",
-            )
+        if not (whole and 1 <= steps <= MAX_STEPS_PER_EXECUTION):
+            raise bad("steps_per_execution", f"an integer from 1 to {MAX_STEPS_PER_EXECUTION}")
         if self.stop_at_accuracy is not None and not 0 < self.stop_at_accuracy <= 1:
             raise bad("stop_at_accuracy", "None or a number in (0, 1]")
 

@@ -182,7 +182,7 @@ def test_pipeline_speed_reports_training_rates_and_component_times(quick, in_pro
         for task in ("lcd", "art")
         for path in (
             "Trainer, fast path (default)",
-            "fast path, one step per call",
+            "fast path, most steps per call",
             "Trainer, previous path",
             "plain Keras fit (NumPy)",
         )

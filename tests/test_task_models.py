@@ -188,8 +188,8 @@ def test_several_steps_per_call_train_step_for_step_as_one_step_per_call(tmp_pat
         }
         return tf.data.Dataset.from_tensor_slices((rows, rows["x"] * 0.5)).batch(4)
 
-    # Batches of 4: 10 training batches an epoch and 15 eval batches, so the
-    # Trainer runs 5 steps per call (2 and 10 do not divide 15).
+    # Batches of 4: 10 training batches an epoch and 15 eval batches, so 5
+    # steps per call fit (2 and 10 do not divide 15).
     train, evaluation = split(40), split(60)
     fn_args = SimpleNamespace(model_run_dir=str(tmp_path / "logs"))
 
@@ -202,7 +202,7 @@ def test_several_steps_per_call_train_step_for_step_as_one_step_per_call(tmp_pat
         )
         return model, training.fit(model, train, evaluation, config, fn_args, "test").history
 
-    (one, one_logs), (several, several_logs) = trained(1), trained(None)
+    (one, one_logs), (several, several_logs) = trained(1), trained(5)
     assert several.steps_per_execution == 5
     # Keras 3.6 counts an extra iteration for a call that runs out of data part way.
     assert int(one.optimizer.iterations) == int(several.optimizer.iterations) == 20
@@ -213,20 +213,25 @@ def test_several_steps_per_call_train_step_for_step_as_one_step_per_call(tmp_pat
         trained(10)
 
 
-def test_steps_per_call_divide_both_the_training_and_the_eval_batches():
+def test_steps_per_call_allowed_divide_both_the_training_and_the_eval_batches():
+    from tfx_seqgen.errors import InvalidTrainingConfig
     from tfx_seqgen.models import training
 
     def batches(count):
         return tf.data.Dataset.range(count).batch(1)
 
-    config = training.TrainingConfig(task="lcd", model={})
+    allowed = training.allowed_steps_per_execution
     # The paper's splits at batch 128: LCD 40 training and 16 eval batches,
-    # ART 782 and 157 (a prime: ART runs one step per call).
-    assert training.steps_per_execution(config, batches(40), batches(16)) == 8
-    assert training.steps_per_execution(config, batches(782), batches(157)) == 1
-    assert training.steps_per_execution(config, batches(64), batches(96)) == 32
+    # ART 782 and 157 (a prime: ART can only run one step per call).
+    assert allowed(batches(40), batches(16)) == [1, 2, 4, 8]
+    assert allowed(batches(782), batches(157)) == [1]
+    assert allowed(batches(64), batches(96))[-1] == 32  # never more than 32
     streamed = batches(40).filter(lambda row: True)  # a batch count unknown in advance
-    assert training.steps_per_execution(config, streamed, batches(16)) == 1
+    assert allowed(streamed, batches(16)) == [1]
+    config = training.TrainingConfig(task="lcd", model={}, steps_per_execution=4)
+    assert training.steps_per_execution(config, batches(40), batches(16)) == 4
+    with pytest.raises(InvalidTrainingConfig, match=r"=4 does not fit.*one of \[1\] .*streamed"):
+        training.steps_per_execution(config, streamed, batches(16))
 
 
 def test_context_every_step_feeds_x0_and_period_to_every_step_of_both_kinds():

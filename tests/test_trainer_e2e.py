@@ -108,8 +108,8 @@ def test_trained_generator_draws_trajectories_for_every_eval_period(trained):
         ({"epoch": 3}, "unknown keys ['epoch']"),
         ({"jit_compile": "yes"}, "jit_compile='yes' is invalid; allowed: None"),
         ({"cache_data": 1}, "cache_data=1 is invalid; allowed: true or false"),
-        ({"steps_per_execution": 0}, "steps_per_execution=0 is invalid; allowed: None"),
-        ({"steps_per_execution": 33}, "steps_per_execution=33 is invalid; allowed: None"),
+        ({"steps_per_execution": 0}, "steps_per_execution=0 is invalid; allowed: an integer"),
+        ({"steps_per_execution": 33}, "steps_per_execution=33 is invalid; allowed: an integer"),
         ({"model": {"unroll": "no"}}, "model.unroll='no' is invalid"),
         (
             {"model": {"cell": "fast_weights", "cell_options": {"decay": 0.9, "inner_step": 2}}},
