@@ -3,8 +3,9 @@
 1. Training steps/s of four paths side by side: the Trainer's fast path
    (its defaults: data in memory, XLA and unrolling where FASTEST_LOOP says,
    one step per call of the train function), the same with the most steps
-   per call the batch counts allow, the Trainer's previous path (files streamed by TFX's data
-   accessor every epoch, no XLA, a rolled loop, one step per call) and
+   per call the batch counts allow, the Trainer's previous path (files
+   streamed by TFX's data accessor every epoch, no XLA, a rolled loop, one
+   step per call) and
    plain Keras `fit` on the same transformed data in NumPy arrays with the
    previous path's model. Each compiled model
    (`<task>_task.compiled_model`) trains an epoch in turn, so a slow spell
