@@ -1,6 +1,10 @@
 """Shared test set-up: quiet TensorFlow, and a guard against Beam work."""
 
+import fcntl
 import os
+import pathlib
+import pickle
+import shutil
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -48,13 +52,29 @@ TINY_RUNS = {
 _RUNS: dict = {}
 
 
+def _shared_dir(tmp_path_factory) -> pathlib.Path:
+    """A directory every pytest-xdist worker of this session sees (its own basetemp alone)."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
 def _tiny_run(task: str, tmp_path_factory):
-    """One finished pipeline run per task per test session."""
+    """One finished pipeline run per task per test session, shared by the xdist workers.
+
+    The first worker to ask runs it while holding a lock; the others wait and
+    read back what it ran. Tests treat the run as read-only.
+    """
     from tfx_seqgen.pipeline import local_runs
 
     if task not in _RUNS:
-        root = tmp_path_factory.mktemp(task)
-        _RUNS[task] = local_runs.run(task, "demo", str(root), **TINY_RUNS[task])
+        shared = _shared_dir(tmp_path_factory)
+        root, record = shared / f"tiny-{task}", shared / f"tiny-{task}.pickle"
+        with open(shared / f"tiny-{task}.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if not record.exists():
+                run = local_runs.run(task, "demo", str(root), **TINY_RUNS[task])
+                record.write_bytes(pickle.dumps(run))
+            _RUNS[task] = pickle.loads(record.read_bytes())
     return _RUNS[task]
 
 
@@ -72,3 +92,18 @@ def lcd_run(tmp_path_factory):
 @pytest.fixture(scope="session")
 def art_run(tmp_path_factory):
     return _tiny_run("art", tmp_path_factory)
+
+
+def run_after(base, task: str, pipeline_root, **overrides):
+    """A tiny run under `pipeline_root` whose MLMD store starts as a copy of `base`'s.
+
+    TFX takes every component whose inputs and parameters are those of `base`
+    from its cache (the artifacts stay where `base` wrote them, untouched) and
+    executes the others: a test that changes only the Evaluator's bounds
+    trains nothing. `overrides` replace TINY_RUNS entries of `local_runs.run`.
+    """
+    from tfx_seqgen.pipeline import local_runs
+
+    os.makedirs(pipeline_root, exist_ok=True)
+    shutil.copyfile(base.metadata_path, os.path.join(pipeline_root, "metadata.sqlite"))
+    return local_runs.run(task, "demo", str(pipeline_root), **{**TINY_RUNS[task], **overrides})

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tests.conftest import TINY_RUNS
+from tests.conftest import TINY_RUNS, run_after
 from tests.helpers import probe, read_examples
 from tfx_seqgen.pipeline import local_runs, tasks
 from tfx_seqgen.pipeline.blessing import check_params
@@ -104,23 +104,26 @@ def test_blessed_model_is_pushed_whole_in_tf_serving_layout(tiny_run):
 
 
 @pytest.mark.e2e
-def test_a_baseline_that_wins_is_not_pushed(tmp_path):
-    """The candidate barely trains (learning rate 1e-7); the baseline trains properly."""
+def test_a_baseline_that_wins_is_not_pushed(lcd_run, tmp_path):
+    """The candidate barely trains (learning rate 1e-7); the baseline trains properly.
+
+    Both models train anew on the data of `lcd_run`, which come from its cache."""
     tiny = TINY_RUNS["lcd"]
-    loose = {**tiny["evaluation_overrides"], "min_improvement": 0.0}
-    run = local_runs.run(
+    run = run_after(
+        lcd_run,
         "lcd",
-        "demo",
-        str(tmp_path),
-        data_overrides=tiny["data_overrides"],
+        tmp_path,
         training_overrides={
             **tiny["training_overrides"],
             "learning_rate": 1e-7,
             "rollout_learning_rate": 1e-7,
         },
         baseline_overrides={"learning_rate": 1e-2, "rollout_learning_rate": 1e-3},
-        evaluation_overrides=loose,
+        evaluation_overrides={**tiny["evaluation_overrides"], "min_improvement": 0.0},
     )
+    states = {c.node_id: c.state for c in run.components}
+    assert states["Transform"] == "cached"
+    assert states["Trainer"] == states["BaselineTrainer"] == "executed"
     result = local_runs.evaluation(run)
     overall = {r.metric: r for r in result.rows if r.slice_name == "overall"}
     assert overall["CRPS (sampled)"].change > 0  # the baseline won
@@ -136,17 +139,15 @@ def test_a_baseline_that_wins_is_not_pushed(tmp_path):
 
 
 @pytest.mark.e2e
-def test_a_band_outside_the_coverage_bounds_is_not_pushed_and_one_inside_is(tmp_path):
-    """Two runs over the same trained models: only the Evaluator's bounds differ."""
+def test_a_band_outside_the_coverage_bounds_is_not_pushed_and_one_inside_is(lcd_run, tmp_path):
+    """Two runs over the trained models of `lcd_run`: only the Evaluator's bounds differ."""
     tiny = TINY_RUNS["lcd"]
 
     def run(bounds):
-        return local_runs.run(
+        return run_after(
+            lcd_run,
             "lcd",
-            "demo",
-            str(tmp_path),
-            data_overrides=tiny["data_overrides"],
-            training_overrides=tiny["training_overrides"],
+            tmp_path,
             evaluation_overrides={**tiny["evaluation_overrides"], **bounds},
         )
 

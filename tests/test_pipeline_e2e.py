@@ -10,7 +10,7 @@ from tfx.orchestration import metadata
 from tfx.utils import io_utils
 
 from benchmarks.worker_pool import external_worker_pool, portable_runner_args
-from tests.conftest import TINY_RUNS
+from tests.conftest import TINY_RUNS, run_after
 from tests.helpers import read_examples
 from tfx_seqgen.pipeline import local_runs
 from tfx_seqgen.pipeline.run_summary import output_of
@@ -26,22 +26,7 @@ DOWNSTREAM = [
     "Pusher",
 ]
 COMPONENTS = {"lcd": ["LcdExampleGen", *DOWNSTREAM], "art": ["ArtExampleGen", *DOWNSTREAM]}
-SHAPES = {"lcd": {"x": [9], "period": [1]}, "art": {"query": [1], "target": [1]}}
-TINY = {
-    "lcd": {"train_per_period": 8, "eval_per_period": 4, "length": 8},
-    "art": {"train_count": 60, "eval_count": 20},
-}
-TINY_TRAINING = {"epochs": 1, "model": {"units": 4}}
-# Loose enough that the Pusher runs, so every component executes.
-LENIENT = {
-    "lcd": {
-        "headline": "teacher_forced",
-        "min_improvement": -100.0,
-        "max_mse": 100.0,
-        "max_rollout_mse": 1e6,
-    },
-    "art": {"min_improvement": -100.0, "min_accuracy": 0.0},
-}
+SHAPES = {"lcd": {"x": [13], "period": [1]}, "art": {"query": [1], "target": [1]}}
 # Each Trainer adds Model and ModelRun; Transform adds 8 artifacts of 6 types;
 # the Evaluator a blessing and an evaluation; the Pusher one PushedModel.
 ARTIFACT_TYPES = sorted(
@@ -58,19 +43,8 @@ def open_store(path):
 
 
 @pytest.mark.e2e
-@pytest.mark.parametrize("task", ["lcd", "art"])
-def test_pipeline_runs_records_in_mlmd_and_reruns_from_cache(task, tmp_path):
-    def run():
-        return local_runs.run(
-            task,
-            "demo",
-            str(tmp_path),
-            data_overrides=TINY[task],
-            training_overrides=TINY_TRAINING,
-            evaluation_overrides=LENIENT[task],
-        )
-
-    first = run()
+def test_pipeline_runs_records_in_mlmd_and_reruns_from_cache(tiny_run, tmp_path):
+    task, first = tiny_run
 
     node_ids = [c.node_id for c in first.components]
     assert node_ids[0] == COMPONENTS[task][0] and sorted(node_ids) == sorted(COMPONENTS[task])
@@ -95,7 +69,11 @@ def test_pipeline_runs_records_in_mlmd_and_reruns_from_cache(task, tmp_path):
             assert not anomalies_pb2.Anomalies.FromString(f.read()).anomaly_info
     assert os.path.exists(os.path.join(outputs[COMPONENTS[task][0]].uri, "Split-train"))
 
-    second = run()
+    # The same run again, on a copy of its MLMD store: everything comes from the cache.
+    second = run_after(
+        first, task, tmp_path, serving_dir=os.path.join(first.pipeline_root, "serving")
+    )
+    store = open_store(second.metadata_path)
     assert {c.state for c in second.components} == {"cached"}
     assert len(store.get_executions()) == 2 * len(COMPONENTS[task])
     assert len(store.get_artifacts()) == len(ARTIFACT_TYPES)  # nothing new was produced
