@@ -17,7 +17,8 @@
    so nothing is cached), read from MLMD's execution records. The run is
    kept under runs/benchmark-data/pipeline-full/, and `benchmarks.serving
    --model-base-path runs/benchmark-data/pipeline-full/serving/lcd` serves
-   the model it pushed.
+   the model it pushed. `--pipeline-root` reads the times of a run already
+   made instead (`make demo`'s, say), and runs nothing.
 
 Data generation and serving have their own scripts (data_generation.py,
 serving.py).
@@ -25,6 +26,7 @@ serving.py).
     python -m benchmarks.pipeline_speed            # paper-size data, about 15 minutes
     python -m benchmarks.pipeline_speed --training-only   # section 1, about 8 minutes
     python -m benchmarks.pipeline_speed --quick    # tiny data and models, for CI
+    python -m benchmarks.pipeline_speed --pipeline-root runs/seqgen-lcd-demo  # time your demo run
 """
 
 from __future__ import annotations
@@ -242,21 +244,30 @@ def trainer_rows(options: harness.Options, epochs: int | None) -> list:
     return rows
 
 
-def component_rows(options: harness.Options) -> list:
-    """Times a fresh run; it is kept, so `benchmarks.serving` can serve what it pushed."""
+def component_rows(options: harness.Options, pipeline_root: str | None = None) -> list:
+    """Times a fresh run; it is kept, so `benchmarks.serving` can serve what it pushed.
+
+    With `pipeline_root`, reads the times of the newest run recorded there
+    instead (a `make demo` run, say): nothing runs.
+    """
     from tfx_seqgen.pipeline import local_runs
 
-    root = os.path.abspath(options.data_root("pipeline"))
-    shutil.rmtree(root, ignore_errors=True)  # fresh: a cached component has nothing to time
-    start = time.perf_counter()
-    run = local_runs.run("lcd", "demo", root, **(QUICK_PIPELINE if options.quick else {}))
-    total = time.perf_counter() - start
+    if pipeline_root is not None:
+        run = local_runs.open_run(pipeline_root)
+        total = sum(c.seconds or 0.0 for c in run.components)
+        last = f"all components (their sum; {os.path.relpath(run.pipeline_root)})"
+    else:
+        root = os.path.abspath(options.data_root("pipeline"))
+        shutil.rmtree(root, ignore_errors=True)  # fresh: a cached component has nothing to time
+        start = time.perf_counter()
+        run = local_runs.run("lcd", "demo", root, **(QUICK_PIPELINE if options.quick else {}))
+        total = time.perf_counter() - start
+        last = f"whole run (wall clock, with start-up; kept in {os.path.relpath(root)})"
     rows = [
         [c.node_id, c.state, f"{c.seconds:.1f}" if c.seconds is not None else "-"]
         for c in run.components
     ]
-    kept = os.path.relpath(root)
-    return rows + [[f"whole run (wall clock, with start-up; kept in {kept})", "", f"{total:.1f}"]]
+    return rows + [[last, "", f"{total:.1f}"]]
 
 
 def main(argv=None) -> None:
@@ -272,7 +283,22 @@ def main(argv=None) -> None:
         action="store_true",
         help="only the training section (skips the whole-pipeline run)",
     )
+    parser.add_argument(
+        "--pipeline-root",
+        default=None,
+        help="time the newest run under this pipeline root (e.g. runs/seqgen-lcd-demo) "
+        "instead of a fresh LCD demo run",
+    )
     args: argparse.Namespace = parser.parse_args(argv)
+    if args.pipeline_root is not None and args.training_only:
+        parser.error("--pipeline-root times a pipeline run; --training-only skips that section")
+    if args.pipeline_root is not None and not os.path.exists(
+        os.path.join(args.pipeline_root, "metadata.sqlite")
+    ):
+        parser.error(
+            f"--pipeline-root {args.pipeline_root} holds no metadata.sqlite: pass the pipeline "
+            "root of a finished `seqgen run` (run `make demo` first for runs/seqgen-lcd-demo)"
+        )
     options = harness.options(args)
     harness.setup_logging()
     epochs = args.epochs or (3 if options.quick else None)
@@ -302,9 +328,15 @@ def main(argv=None) -> None:
     if not args.training_only:
         sections.append(
             (
-                "Wall time per component, one fresh LCD demo run"
-                + (" (tiny settings)" if options.quick else ""),
-                harness.markdown_table(["component", "state", "seconds"], component_rows(options)),
+                (
+                    "Wall time per component, one fresh LCD demo run"
+                    + (" (tiny settings)" if options.quick else "")
+                    if args.pipeline_root is None
+                    else f"Wall time per component, the newest run under {args.pipeline_root}"
+                ),
+                harness.markdown_table(
+                    ["component", "state", "seconds"], component_rows(options, args.pipeline_root)
+                ),
             )
         )
     name = "training_speed" if args.training_only else "pipeline_speed"

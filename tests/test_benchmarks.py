@@ -172,9 +172,10 @@ def test_ablation_covers_every_strategy_with_both_cells(quick, in_process):
 
 
 @pytest.mark.e2e
-def test_pipeline_speed_reports_training_rates_and_component_times(quick, in_process):
+def test_pipeline_speed_reports_training_rates_and_component_times(quick, in_process, lcd_run):
+    """The component times are those of `lcd_run` (--pipeline-root): nothing runs twice."""
     args, out = quick
-    in_process("benchmarks.pipeline_speed", *args)
+    in_process("benchmarks.pipeline_speed", *args, "--pipeline-root", lcd_run.pipeline_root)
     report = (out / "pipeline_speed.md").read_text()
     training = table_rows(report, "Training steps/s")
     assert [(r[0], r[2]) for r in training] == [
@@ -193,6 +194,17 @@ def test_pipeline_speed_reports_training_rates_and_component_times(quick, in_pro
     components = {r[0]: r for r in table_rows(report, "Wall time per component")}
     for node in ("LcdExampleGen", "Transform", "Trainer", "BaselineTrainer", "Evaluator"):
         assert components[node][1] == "executed" and float(components[node][2]) > 0
+        recorded = next(c.seconds for c in lcd_run.components if c.node_id == node)
+        assert float(components[node][2]) == round(recorded, 1)
+    total = next(r for name, r in components.items() if name.startswith("all components"))
+    assert float(total[2]) > float(components["Trainer"][2])
+
+
+def test_pipeline_speed_refuses_a_pipeline_root_without_a_run(in_process, tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        in_process("benchmarks.pipeline_speed", "--quick", "--pipeline-root", tmp_path)
+    assert exit_info.value.code == 2
+    assert f"--pipeline-root {tmp_path} holds no metadata.sqlite" in capsys.readouterr().err
 
 
 @pytest.mark.e2e
