@@ -167,8 +167,6 @@ def test_run_prints_where_everything_went(tmp_path):
         "train_count=50",
         "--data",
         "eval_count=10",
-        "--train",
-        "epochs=2",
         "--pipeline-root",
         str(tmp_path / "root"),
         cwd=tmp_path,
