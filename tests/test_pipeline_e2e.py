@@ -11,9 +11,8 @@ from tfx.utils import io_utils
 
 from benchmarks.worker_pool import external_worker_pool, portable_runner_args
 from tests.conftest import TINY_RUNS, run_after
-from tests.helpers import read_examples
+from tests.helpers import assert_same_data_and_scores
 from tfx_seqgen.pipeline import local_runs
-from tfx_seqgen.pipeline.run_summary import output_of
 
 DOWNSTREAM = [
     "StatisticsGen",
@@ -80,51 +79,6 @@ def test_pipeline_runs_records_in_mlmd_and_reruns_from_cache(tiny_run, tmp_path)
     assert [o.uri for c in second.components for o in c.outputs] == [
         o.uri for c in first.components for o in c.outputs
     ]
-
-
-def records(run, node_id, key, split):
-    uri = output_of(run.components, node_id, key).uri
-    return sorted(
-        e.SerializeToString(deterministic=True)
-        for e in read_examples(os.path.join(uri, f"Split-{split}"))
-    )
-
-
-def assert_same_data_and_scores(run, lcd_run) -> None:
-    """`run` produced the records and deterministic scores of the in-process run."""
-    assert {c.state for c in run.components} == {"executed"}
-    for split in ("train", "eval"):
-        for node_id, key in (
-            ("LcdExampleGen", "examples"),
-            ("Transform", "transformed_examples"),
-        ):
-            assert records(run, node_id, key, split) == records(lcd_run, node_id, key, split)
-    # The same metrics, and the same values for both models' deterministic ones.
-    # The candidate's sampled scores are left out: its band's calibration trains
-    # a fold model that is not bitwise reproducible from run to run yet.
-    rows, expected = local_runs.evaluation(run).rows, local_runs.evaluation(lcd_run).rows
-    assert [(r.slice_name, r.metric) for r in rows] == [(r.slice_name, r.metric) for r in expected]
-    deterministic = ("rollout MSE (mean h0)", "teacher-forced MSE (scaled)")
-    # Equal up to float rounding: workers batch the eval examples differently,
-    # and a matrix product of another shape rounds differently (measured: 4e-8
-    # relative). A different model or data would differ by far more than 1e-6.
-    for row, want in zip(rows, expected, strict=True):
-        assert row.baseline == pytest.approx(want.baseline, rel=1e-6), (row, want)
-        if row.metric in deterministic:
-            assert row.candidate == pytest.approx(want.candidate, rel=1e-6), (row, want)
-
-
-@pytest.mark.e2e
-def test_whole_pipeline_on_multi_processing_beam_gives_the_same_data(lcd_run, tmp_path):
-    """Every Beam component on the DirectRunner with 2 worker processes, as on a cluster."""
-    run = local_runs.run(
-        "lcd",
-        "demo",
-        str(tmp_path),
-        beam_args=["--direct_running_mode=multi_processing", "--direct_num_workers=2"],
-        **TINY_RUNS["lcd"],
-    )
-    assert_same_data_and_scores(run, lcd_run)
 
 
 @pytest.fixture
