@@ -1,4 +1,4 @@
-"""Shared test set-up: quiet TensorFlow, and a guard against Beam work."""
+"""Shared test set-up: quiet TensorFlow, a guard against Beam work, tiny runs the workers share."""
 
 import fcntl
 import os
