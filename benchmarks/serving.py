@@ -2,7 +2,11 @@
 
 For each batch size (trajectories per request: one row, num_samples = batch,
 25 steps) it measures, for the pushed LCD model, side by side:
-- direct: the SavedModel's `generate` signature called in this process;
+- direct: the SavedModel's `generate` signature called in this process,
+  with the inputs a client sends;
+- in process: the server's own request handling (serving.predict: checks,
+  TensorProtos both ways, serialized and parsed as on the wire) in this
+  process, without gRPC: what the server adds before any transport;
 - gRPC: the same request through ServingClient to a model server in its own
   process (tensorflow_model_server when on PATH, else the built-in server);
 - REST: the same request as TF Serving's columnar JSON, on a kept-alive
@@ -12,8 +16,9 @@ For each batch size (trajectories per request: one row, num_samples = batch,
 each one client at a time (latency) and 8 concurrent clients (throughput;
 direct: 8 threads). The overhead column is p50 minus the direct call's p50;
 the ratio column is 8-client throughput over the direct call's. The floor
-line is the p50 of the cheapest gRPC and REST calls (model status), the
-per-request cost of the transport and the server's Python alone.
+lines are the cheapest gRPC and REST calls (model status): their p50, and
+with 8 clients their CPU per request on each side, the per-request cost of
+the transport and the server's Python alone.
 
 The clients share the machine's cores with the server, so a second table
 counts the CPU time each side spends per trajectory during the 8-client
@@ -42,11 +47,13 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 import psutil  # noqa: E402
-import tensorflow as tf  # noqa: E402
+from tensorflow_serving.apis import predict_pb2  # noqa: E402
 
-from tfx_seqgen.serving.client import ServingClient  # noqa: E402
-from tfx_seqgen.serving.model_store import ready_versions  # noqa: E402
+from tfx_seqgen.serving import predict  # noqa: E402
+from tfx_seqgen.serving.client import ServingClient, generate_inputs, predict_request  # noqa: E402
+from tfx_seqgen.serving.model_store import ModelStore, ready_versions  # noqa: E402
 from tfx_seqgen.serving.process import Batching, ServerProcess  # noqa: E402
+from tfx_seqgen.serving.tensor_protos import to_array  # noqa: E402
 
 DEFAULT_BASE = os.path.join("runs", "seqgen-lcd-demo", "serving", "lcd")
 BATCHES = (1, 16, 128)
@@ -151,18 +158,25 @@ def main() -> None:
             "or pass --model-base-path <serving dir>/lcd."
         )
     path = os.path.join(args.model_base_path, str(versions[-1]))
-    generate = tf.saved_model.load(path).signatures["generate"]
+    store = ModelStore("lcd", args.model_base_path)
+    store.poll()
+    stores = {"lcd": store}
+    generate = store.get(None, None).functions["generate"]
 
     def direct(batch):
         def call(i):
-            r = request(batch, i)
-            generate(
-                x0=tf.constant(r["x0"], tf.float32),
-                period=tf.constant(r["period"], tf.float32),
-                seed=tf.constant(r["seed"], tf.int64),
-                num_samples=tf.constant(batch, tf.int32),
-                steps=tf.constant(STEPS, tf.int32),
-            )["trajectories"].numpy()
+            outputs = generate(**generate_inputs(**request(batch, i)))
+            return {name: tensor.numpy() for name, tensor in outputs.items()}
+
+        return call
+
+    def in_process(batch):
+        def call(i):
+            sent = predict_request("lcd", generate_inputs(**request(batch, i)), "generate")
+            received = predict_pb2.PredictRequest.FromString(sent.SerializeToString())
+            answer = predict.predict(stores, received).SerializeToString()
+            outputs = predict_pb2.PredictResponse.FromString(answer).outputs
+            return {name: to_array(proto) for name, proto in outputs.items()}
 
         return call
 
@@ -193,12 +207,26 @@ def main() -> None:
             np.median(timed(lambda i: floor_client.versions(), count)) * 1000,
             np.median(timed(lambda i: floor_rest.get("/v1/models/lcd"), count)) * 1000,
         )
+
+        def status_call():
+            client = ServingClient(server.address, "lcd")
+            return lambda i: client.versions()
+
+        # CPU per status request (the "batch" of 1 counts requests), each side.
+        _, floor_client_cpu, floor_server_cpu = concurrent_rate(
+            status_call, 1, count, psutil.Process(server.pid)
+        )
         for batch in BATCHES:
             n = max(10, count // (4 if batch == 128 else 1))
             each = max(5, n // CLIENTS)
             serving, batching_server = psutil.Process(server.pid), psutil.Process(batched.pid)
             paths = {
                 "direct signature call": (direct(batch), lambda b=batch: direct(b), None),
+                "in process, no transport": (
+                    in_process(batch),
+                    lambda b=batch: in_process(b),
+                    None,
+                ),
                 "gRPC": (grpc_call(), grpc_call, serving),
                 "REST": (rest_call(), rest_call, serving),
                 "gRPC, batching server": (batched_call(), batched_call, batching_server),
@@ -213,7 +241,7 @@ def main() -> None:
             rows.append((batch, latency, rate, runs))
             print(f"  batch {batch}: done", file=sys.stderr, flush=True)
     print(
-        f"\n{'batch':>5} {'path':<22} {'p50 ms':>8} {'p99 ms':>8} {'overhead ms':>12} "
+        f"\n{'batch':>5} {'path':<25} {'p50 ms':>8} {'p99 ms':>8} {'overhead ms':>12} "
         f"{'traj/s 1 client':>16} {'traj/s 8 clients':>17} {'vs direct':>10}"
     )
     for batch, latency, rate, _ in rows:
@@ -226,13 +254,13 @@ def main() -> None:
                 f"{p50 - base_p50:>12.2f}" if name != "direct signature call" else f"{'':>12}"
             )
             print(
-                f"{batch:>5} {name:<22} {p50:>8.2f} {p99:>8.2f} {overhead} {single:>16,.0f} "
+                f"{batch:>5} {name:<25} {p50:>8.2f} {p99:>8.2f} {overhead} {single:>16,.0f} "
                 f"{rate[name]:>17,.0f} {rate[name] / base_rate:>9.2f}x"
             )
     print(
         f"\nCPU per trajectory with {CLIENTS} clients ({os.cpu_count()} cores shared by "
         "clients and server)\n"
-        f"{'batch':>5} {'path':<22} {'client CPU ms':>14} {'server CPU ms':>14} "
+        f"{'batch':>5} {'path':<25} {'client CPU ms':>14} {'server CPU ms':>14} "
         f"{'cores busy':>11} {'server alone vs direct':>23}"
     )
     for batch, _, _, runs in rows:
@@ -241,12 +269,16 @@ def main() -> None:
             busy = (client_cpu + server_cpu) * trajectories_per_second
             alone = f"{direct_cpu / server_cpu:>22.2f}x" if server_cpu else f"{'':>23}"
             print(
-                f"{batch:>5} {name:<22} {client_cpu * 1000:>14.3f} {server_cpu * 1000:>14.3f} "
+                f"{batch:>5} {name:<25} {client_cpu * 1000:>14.3f} {server_cpu * 1000:>14.3f} "
                 f"{busy:>11.2f} {alone}"
             )
     print(
         f"\nfloor: model status p50 {floors[0]:.2f} ms over gRPC, {floors[1]:.2f} ms over REST "
         "(transport and the server's Python, no model work)"
+    )
+    print(
+        f"floor CPU: model status with {CLIENTS} gRPC clients, {floor_client_cpu * 1000:.3f} ms "
+        f"a request in the clients and {floor_server_cpu * 1000:.3f} ms in the server"
     )
 
 

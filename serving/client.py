@@ -25,7 +25,7 @@ from tensorflow_serving.apis import (
 )
 
 from tfx_seqgen.errors import ServingError
-from tfx_seqgen.serving.tensor_protos import to_array, to_proto
+from tfx_seqgen.serving.tensor_protos import fill, to_array
 
 MAX_MESSAGE_BYTES = 256 * 1024 * 1024
 
@@ -38,6 +38,45 @@ def readable(message: str) -> str:
     """The first line of a server's error, without TensorFlow's node and operand dumps."""
     first = message.strip().split("\n", 1)[0]
     return first.split(" [Condition ")[0].split("\t [[")[0].strip()
+
+
+def generate_inputs(x0, period, seed, num_samples: int, steps: int) -> Dict[str, np.ndarray]:
+    """The `generate` signature's inputs, one row per x0, as the client sends them.
+
+    num_samples and steps go once per row, not as scalars: TF Serving's
+    batcher (and `seqgen serve --enable-batching`) refuses rank-0 inputs,
+    and a server without batching takes either form.
+    """
+    x0 = np.asarray(x0, np.float32).reshape(-1)
+    return {
+        "x0": x0,
+        "period": np.asarray(period, np.float32).reshape(-1),
+        "seed": np.asarray(seed, np.int64).reshape(-1),
+        "num_samples": np.full(x0.shape, num_samples, np.int32),
+        "steps": np.full(x0.shape, steps, np.int32),
+    }
+
+
+def predict_request(
+    model_name: str,
+    inputs: Dict[str, tf.Tensor | np.ndarray],
+    signature: str = "",
+    version: int | None = None,
+    output_filter: Sequence[str] = (),
+    version_label: str | None = None,
+) -> predict_pb2.PredictRequest:
+    """A PredictRequest for `model_name` (the newest version unless one is named)."""
+    request = predict_pb2.PredictRequest()
+    request.model_spec.name = model_name
+    request.model_spec.signature_name = signature
+    if version is not None:
+        request.model_spec.version.value = version
+    elif version_label is not None:
+        request.model_spec.version_label = version_label
+    for name, value in inputs.items():
+        fill(request.inputs[name], value)
+    request.output_filter.extend(output_filter)
+    return request
 
 
 class ServingClient:
@@ -103,16 +142,9 @@ class ServingClient:
         `version` or `version_label` (a label of the server's model config)
         picks a version; neither means the newest served.
         """
-        request = predict_pb2.PredictRequest()
-        request.model_spec.name = self.model_name
-        request.model_spec.signature_name = signature
-        if version is not None:
-            request.model_spec.version.value = version
-        elif version_label is not None:
-            request.model_spec.version_label = version_label
-        for name, value in inputs.items():
-            request.inputs[name].CopyFrom(to_proto(value))
-        request.output_filter.extend(output_filter)
+        request = predict_request(
+            self.model_name, inputs, signature, version, output_filter, version_label
+        )
         response = self._call(self._predict.Predict, request)
         outputs = {name: to_array(proto) for name, proto in response.outputs.items()}
         self.last_version = response.model_spec.version.value
@@ -124,17 +156,7 @@ class ServingClient:
         Rows whose x0 or period lie outside what the model was trained on get
         an OutsideTrainingRange warning: they are extrapolation.
         """
-        x0 = np.asarray(x0, np.float32).reshape(-1)
-        # num_samples and steps go once per row, not as scalars: TF Serving's
-        # batcher (and `seqgen serve --enable-batching`) refuses rank-0 inputs,
-        # and a server without batching takes either form.
-        inputs = {
-            "x0": x0,
-            "period": np.asarray(period, np.float32).reshape(-1),
-            "seed": np.asarray(seed, np.int64).reshape(-1),
-            "num_samples": np.full(x0.shape, num_samples, np.int32),
-            "steps": np.full(x0.shape, steps, np.int32),
-        }
+        inputs = generate_inputs(x0, period, seed, num_samples, steps)
         outputs, _ = self.predict(inputs, signature="generate")
         covered = outputs.get("in_training_range")  # models exported before it lack it
         if covered is not None and not covered.all():

@@ -28,7 +28,7 @@ from tfx_seqgen.serving.model_store import (
     ModelStore,
     UnknownLabel,
 )
-from tfx_seqgen.serving.tensor_protos import to_array, to_proto
+from tfx_seqgen.serving.tensor_protos import fill, to_array
 
 DEFAULT_SIGNATURE = "serving_default"
 _STATES = {
@@ -203,7 +203,7 @@ def predict(
     response.model_spec.version.value = loaded.version
     response.model_spec.signature_name = name
     for alias in aliases:
-        response.outputs[alias].CopyFrom(to_proto(outputs[alias]))
+        fill(response.outputs[alias], outputs[alias])
     return response
 
 

@@ -42,6 +42,7 @@ from tensorflow_serving.apis import (
 
 from tfx_seqgen.serving import json_tensors, metrics, predict
 from tfx_seqgen.serving.model_store import ModelStore
+from tfx_seqgen.serving.tensor_protos import to_array
 
 _log = logging.getLogger(__name__)
 
@@ -112,7 +113,7 @@ def predict_response(
             tf.make_tensor_proto(array, dtype=signature.inputs[alias].dtype)
         )
     response = predict.predict(stores, request, batcher)
-    outputs = {alias: tf.make_ndarray(proto) for alias, proto in response.outputs.items()}
+    outputs = {alias: to_array(proto) for alias, proto in response.outputs.items()}
     return json_tensors.response_json(outputs, body_format)
 
 

@@ -9,6 +9,7 @@ data generation and serving benchmarks, which measure processes, run as
 import importlib
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -56,18 +57,21 @@ def test_serving_benchmark_prints_latency_and_throughput(lcd_run):
         return [line.split() for line in lines if line.strip().startswith(("1 ", "16 ", "128 "))]
 
     for table in (speed, cpu):
-        assert [r[0] for r in rows(table)] == ["1"] * 4 + ["16"] * 4 + ["128"] * 4
-        assert [r[1] for r in rows(table) if r[1] != "direct"] == ["gRPC", "REST", "gRPC,"] * 3
+        assert [r[0] for r in rows(table)] == ["1"] * 5 + ["16"] * 5 + ["128"] * 5
+        paths = ["in", "gRPC", "REST", "gRPC,"] * 3
+        assert [r[1] for r in rows(table) if r[1] != "direct"] == paths
     # 8-client throughput is positive on every path, and the direct path is its own 1.00x.
     assert all(float(r[-2].replace(",", "")) > 0 for r in rows(speed))
     assert [r[-1] for r in rows(speed) if r[1] == "direct"] == ["1.00x"] * 3
-    # Both processes spend CPU on a served request; the direct call has no server.
+    # Both processes spend CPU on a served request; the in-process paths have no server.
     for r in rows(cpu):
-        if r[1] == "direct":  # client CPU, server CPU, cores busy
+        if r[1] in ("direct", "in"):  # client CPU, server CPU, cores busy
             assert float(r[-3]) > 0 and r[-2] == "0.000" and float(r[-1]) > 0
         else:  # client CPU, server CPU, cores busy, server alone vs direct
             assert float(r[-4]) > 0 and float(r[-3]) > 0 and float(r[-1].rstrip("x")) > 0
     assert "floor: model status p50" in out
+    floor_cpu = re.search(r"([\d.]+) ms a request in the clients and ([\d.]+) ms in the", out)
+    assert float(floor_cpu[1]) > 0 and float(floor_cpu[2]) > 0
 
 
 def test_serving_benchmark_says_what_to_do_without_a_model(tmp_path):
