@@ -14,8 +14,9 @@ demo: setup
 
 # Two pytest-xdist workers, one test file each at a time (a file's module
 # fixtures, such as its model server, are built once): about as many as the
-# two cores the suite is measured on. `pytest FILE` alone runs in one process.
-PARALLEL := -n 2 --dist loadfile
+# two cores the suite is measured on. Files go out longest first, in the order
+# tests/conftest.py gives them. `pytest FILE` alone runs in one process.
+PARALLEL := -n 2 --dist loadfile --no-loadscope-reorder
 
 test: setup
 	$(BIN)/python -m pytest $(PARALLEL)
