@@ -6,12 +6,14 @@ one case and the whole run go through a real `python -m tfx_seqgen`.
 """
 
 import os
+import shutil
 import subprocess
 import sys
 from types import SimpleNamespace
 
 import pytest
 
+from tests.conftest import TINY_RUNS
 from tfx_seqgen import cli
 
 SEQGEN = [sys.executable, "-m", "tfx_seqgen"]
@@ -158,23 +160,30 @@ def test_unknown_task_is_refused_by_the_parser(seqgen_here):
 
 
 @pytest.mark.e2e
-def test_run_prints_where_everything_went(tmp_path):
+def test_run_prints_where_everything_went(art_run, tmp_path):
+    """The ART demo, trained in the CLI's own process; its data (the shared tiny
+    run's) comes from TFX's cache, as it would on a user's second run."""
+    root = tmp_path / "root"
+    root.mkdir()
+    shutil.copyfile(art_run.metadata_path, root / "metadata.sqlite")
+    data = TINY_RUNS["art"]["data_overrides"]
     result = seqgen(
         "run",
         "--task",
         "art",
         "--data",
-        "train_count=50",
+        f"train_count={data['train_count']}",
         "--data",
-        "eval_count=10",
+        f"eval_count={data['eval_count']}",
         "--pipeline-root",
-        str(tmp_path / "root"),
+        str(root),
         cwd=tmp_path,
     )
     assert result.returncode == 0, result.stderr
-    assert f"Pipeline seqgen-art-demo finished. Pipeline root: {tmp_path / 'root'}" in result.stdout
-    assert "ArtExampleGen          executed" in result.stdout
-    assert "(train=50, eval=10)" in result.stdout
+    assert f"Pipeline seqgen-art-demo finished. Pipeline root: {root}" in result.stdout
+    assert "ArtExampleGen          cached" in result.stdout
+    assert "Trainer                executed" in result.stdout
+    assert f"(train={data['train_count']}, eval={data['eval_count']})" in result.stdout
     assert "Component ArtExampleGen is running." in result.stderr  # progress is shown
     assert "Contextual model vs h0 = 0 baseline on the eval split:" in result.stdout
     assert "  overall        accuracy" in result.stdout
