@@ -223,3 +223,18 @@ def test_data_generation_scales_without_more_memory_per_worker(tmp_path):
     assert 0 < large["worker_mb"] <= 1.25 * small["worker_mb"]
     assert 4 < large["output_mb"] / small["output_mb"] < 6
     assert "DirectRunner, 2 processes" in out
+
+
+def test_fast_weights_in_attention_form_computes_the_matrix_forms_loss_and_gradients(
+    in_process,
+):
+    out = in_process("benchmarks.fast_weights_forms", "--quick")
+    agreement = out.split("max gradient diff")[1].split("forward + backward")[0]
+    rows = [line.split() for line in agreement.strip().splitlines()]
+    assert [row[0] for row in rows] == ["zero", "learned"]
+    for _, matrix_loss, attention_loss, difference in rows:
+        assert float(attention_loss) == pytest.approx(float(matrix_loss), rel=1e-5)
+        assert float(difference) < 1e-5  # float rounding; a wrong decay power gives > 1e-2
+    speed = out.split("speed-up")[1].strip().splitlines()
+    assert [line.split()[0] for line in speed] == ["zero", "learned"]
+    assert all(float(line.split()[1]) > 0 and float(line.split()[2]) > 0 for line in speed)
