@@ -2,10 +2,11 @@
 
 1. Training steps/s of four paths side by side: the Trainer's fast path
    (its defaults: data in memory, XLA and unrolling where FASTEST_LOOP says,
-   one step per call of the train function), the same with the most steps
-   per call the batch counts allow, the Trainer's previous path (files
-   streamed by TFX's data accessor every epoch, no XLA, a rolled loop, one
-   step per call) and
+   one step per call of the train function, Fast Weights in attention
+   form), the same with the most steps per call the batch counts allow,
+   for ART the same with Fast Weights' A formed every step, the Trainer's
+   previous path (files streamed by TFX's data accessor every epoch, no
+   XLA, a rolled loop, one step per call, A formed every step) and
    plain Keras `fit` on the same transformed data in NumPy arrays with the
    previous path's model. Each compiled model
    (`<task>_task.compiled_model`) trains an epoch in turn, so a slow spell
@@ -91,14 +92,26 @@ def steps_per_second(epoch_seconds: list, steps: int) -> tuple:
 # Epochs per speed run: LCD epochs take a second or two, so it runs more of them.
 EPOCHS = {"lcd": 16, "art": 5}
 # The Trainer's loop before the fast path (cache_data, jit_compile, unroll,
-# steps_per_execution): files streamed every epoch, no XLA, a rolled loop, one
-# step per call. Plain Keras fit runs it too.
+# steps_per_execution, Fast Weights' attention form): files streamed every
+# epoch, no XLA, a rolled loop, one step per call, A formed every step. Plain
+# Keras fit runs it too.
 PREVIOUS_PATH = {
     "cache_data": False,
     "jit_compile": False,
     "steps_per_execution": 1,
     "model": {"unroll": False},
 }
+
+
+def matrix_form(params: dict) -> dict:
+    """Fast Weights params with A formed every step (the cell's attention_form off)."""
+    cell_options = {**params["model"].get("cell_options", {}), "attention_form": False}
+    return configs.with_overrides(params, {"model": {"cell_options": cell_options}})
+
+
+def previous_path(params: dict) -> dict:
+    params = configs.with_overrides(params, PREVIOUS_PATH)
+    return matrix_form(params) if params["model"]["cell"] == "fast_weights" else params
 
 
 class SpeedRun:
@@ -208,7 +221,7 @@ def trainer_rows(options: harness.Options, epochs: int | None) -> list:
         params = {**params, "epochs": epochs_here, "stop_at_accuracy": None}
         if task == "lcd":
             params.update(rollout_epochs=0, calibrate_band=False)
-        previous = configs.with_overrides(params, PREVIOUS_PATH)
+        previous = previous_path(params)
         with tempfile.TemporaryDirectory() as work_dir:
             runs = {
                 "Trainer, fast path (default)": SpeedRun(data, params, work_dir, False),
@@ -216,9 +229,13 @@ def trainer_rows(options: harness.Options, epochs: int | None) -> list:
                 "fast path, most steps per call": SpeedRun(
                     data, params, work_dir, False, most_steps_per_call=True
                 ),
-                "Trainer, previous path": SpeedRun(data, previous, work_dir, False),
-                "plain Keras fit (NumPy)": SpeedRun(data, previous, work_dir, True),
             }
+            if params["model"]["cell"] == "fast_weights":  # what the attention form adds
+                runs["fast path, A formed every step"] = SpeedRun(
+                    data, matrix_form(params), work_dir, False
+                )
+            runs["Trainer, previous path"] = SpeedRun(data, previous, work_dir, False)
+            runs["plain Keras fit (NumPy)"] = SpeedRun(data, previous, work_dir, True)
             for epoch in range(epochs_here):
                 for run in runs.values():
                     run.epoch(epoch)

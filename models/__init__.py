@@ -11,6 +11,7 @@ _EXPORTS = {
     "ArtModel": "art_model",
     "ContextualRNN": "contextual_rnn",
     "FastWeightsCell": "fast_weights",
+    "FastWeightsRNN": "fast_weights",
     "FreeState": "initial_state",
     "InitialState": "initial_state",
     "LcdModel": "lcd_model",

@@ -7,7 +7,7 @@ import inspect
 
 import keras
 
-from tfx_seqgen.models.fast_weights import FastWeightsCell
+from tfx_seqgen.models.fast_weights import FastWeightsCell, FastWeightsRNN
 
 CELLS = ("simple", "gru", "lstm", "fast_weights")
 
@@ -73,7 +73,8 @@ def make_rnn(
     if not isinstance(num_layers, int) or num_layers < 1:
         raise ValueError(f"num_layers={num_layers!r} is invalid; allowed: a positive integer.")
     cells = [make_cell(cell, units, **(cell_options or {})) for _ in range(num_layers)]
-    return keras.layers.RNN(
+    layer = FastWeightsRNN if cell == "fast_weights" else keras.layers.RNN
+    return layer(
         cells if num_layers > 1 else cells[0],
         return_sequences=return_sequences,
         unroll=FASTEST_LOOP[cell].unroll if unroll is None else unroll,
