@@ -1,22 +1,21 @@
 """Fast Weights as a matrix or as attention: the same numbers, a fraction of the work.
 
 The Fast Weights cell (models/fast_weights.py) carries A, a units x units
-matrix per example, and every step decays it, adds an outer product and
-multiplies it by the inner state. For ART that is a [128, 50, 50] tensor
-written and read several times a step, forward and backward, and XLA's
-train step is bound by those passes (BENCHMARKS.md, "Where ART's time goes").
+matrix per example; stepped one step at a time it decays A, adds an outer
+product and multiplies A by the inner state every step. For ART that is a
+[128, 50, 50] tensor written and read several times a step, forward and
+backward, and XLA's train step is bound by those passes (BENCHMARKS.md,
+"Where ART's time goes"). FastWeightsRNN never forms A: after t steps
 
-A never needs to exist. After t steps,
+    A(t) v = decay^(t+1) A0 v + rate * sum_k decay^(t-k) s_k (s_k . v)
 
-    A(t) v = decay^t A0 v + rate * sum_k decay^(t-k) s_k (s_k . v)
-
-where s_k are the stored hidden states: attention over the past, about
-T * units multiply-adds per step and example against units^2 for the
-matrix, and no batch of matrices at all. This script builds one training
-step's core (Fast Weights 50, 11 steps, batch 128, layer norm, one inner
-step, as in ART) in both forms, checks that the losses and the gradients of
-every weight, h0 and A0 agree to float rounding, and times forward +
-backward under XLA, the two forms taking turns.
+where s_k are the stored states, attention over the past. This script runs
+one training step's core through the real layer both ways (Fast Weights
+50, 11 steps, batch 128, layer norm, one inner step, as in ART; the cell's
+`attention_form` on and off, the same weights), from a learned h0 with A0
+zero or learned, checks that the losses and the gradients of every weight,
+h0 and A0 agree to float rounding, and times forward + backward under XLA,
+the two forms taking turns.
 
     python -m benchmarks.fast_weights_forms           # 5 rounds of 50 steps
     python -m benchmarks.fast_weights_forms --quick   # the check, and 2 rounds of 5
@@ -35,12 +34,13 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
+from tfx_seqgen.models.fast_weights import FastWeightsCell, FastWeightsRNN  # noqa: E402
+
 BATCH, STEPS, UNITS, FEATURES = 128, 11, 50, 100
-DECAY, RATE = 0.95, 0.5
 
 
 class Core:
-    """The weights of one Fast Weights layer, its inputs, and a loss target."""
+    """Inputs, a loss target, a learned start (h0, A0) and the layer in both forms."""
 
     def __init__(self, seed: int = 0):
         rng = np.random.default_rng(seed)
@@ -50,65 +50,40 @@ class Core:
 
         self.inputs = tf.constant(normal((BATCH, STEPS, FEATURES), 1.0))
         self.target = tf.constant(normal((BATCH, UNITS), 1.0))
-        self.recurrent = tf.Variable(0.05 * np.eye(UNITS, dtype="float32"))
-        self.kernel = tf.Variable(normal((FEATURES, UNITS), 0.1))
-        self.bias = tf.Variable(np.zeros(UNITS, "float32"))
-        self.gamma = tf.Variable(np.ones(UNITS, "float32"))
-        self.beta = tf.Variable(np.zeros(UNITS, "float32"))
-        self.h0 = tf.Variable(normal((UNITS,), 0.1))
-        self.a0 = tf.Variable(normal((UNITS, UNITS), 0.1))
+        self.h0 = tf.Variable(normal((1, UNITS), 0.1))
+        self.a0 = tf.Variable(normal((1, UNITS * UNITS), 0.1))
+        self.layers = {
+            # Unrolled: the matrix form's fastest loop under XLA (cells.FASTEST_LOOP).
+            form: FastWeightsRNN(
+                FastWeightsCell(UNITS, attention_form=form == "attention"), unroll=True
+            )
+            for form in ("matrix", "attention")
+        }
+        for layer in self.layers.values():
+            layer.build(self.inputs.shape)
+        self.layers["attention"].set_weights(self.layers["matrix"].get_weights())
 
-    @property
-    def variables(self) -> List[tf.Variable]:
-        return [self.recurrent, self.kernel, self.bias, self.gamma, self.beta, self.h0, self.a0]
+    def variables(self, form: str) -> List[tf.Variable]:
+        return [*self.layers[form].trainable_variables, self.h0, self.a0]
 
-    def layer_norm(self, values):
-        mean, variance = tf.nn.moments(values, axes=[-1], keepdims=True)
-        return self.gamma * (values - mean) * tf.math.rsqrt(variance + 1e-3) + self.beta
-
-    def slow(self, h, t):
-        return h @ self.recurrent + self.inputs[:, t] @ self.kernel + self.bias
-
-    def matrix_form(self, learn_a0: bool):
-        """As the cell computes it: A decayed, updated and multiplied every step."""
-        h = tf.broadcast_to(self.h0, (BATCH, UNITS))
-        shape = (BATCH, UNITS, UNITS)
-        a = tf.broadcast_to(self.a0, shape) if learn_a0 else tf.zeros(shape)
-        for t in range(STEPS):
-            slow = self.slow(h, t)
-            a = DECAY * a + RATE * tf.einsum("bi,bj->bij", h, h)
-            h = tf.nn.relu(self.layer_norm(slow + tf.einsum("bij,bj->bi", a, tf.nn.relu(slow))))
-        return tf.reduce_sum(h * self.target)
-
-    def attention_form(self, learn_a0: bool):
-        """A(t) v from the stored states, never forming A."""
-        h = tf.broadcast_to(self.h0, (BATCH, UNITS))
-        stored = []
-        for t in range(STEPS):
-            slow = self.slow(h, t)
-            inner = tf.nn.relu(slow)
-            stored.append(h)
-            past = tf.stack(stored, axis=1)  # [batch, t + 1, units]
-            weights = tf.constant([RATE * DECAY ** (t - k) for k in range(t + 1)])
-            scores = weights * tf.einsum("btk,bk->bt", past, inner)
-            fast = tf.einsum("btk,bt->bk", past, scores)
-            if learn_a0:
-                fast += DECAY ** (t + 1) * tf.einsum("ij,bj->bi", self.a0, inner)
-            h = tf.nn.relu(self.layer_norm(slow + fast))
-        return tf.reduce_sum(h * self.target)
+    def loss(self, form: str, learn_a0: bool):
+        h0 = tf.broadcast_to(self.h0, (BATCH, UNITS))
+        a0 = tf.broadcast_to(self.a0 if learn_a0 else tf.zeros_like(self.a0), (BATCH, UNITS**2))
+        outputs = self.layers[form](self.inputs, initial_state=[h0, a0])
+        return tf.reduce_sum(outputs * self.target)
 
 
-def train_step(core: Core, form: Callable, learn_a0: bool, xla: bool = True) -> Callable:
+def train_step(core: Core, form: str, learn_a0: bool, xla: bool = True) -> Callable:
     """The loss and its gradients for every variable, as one graph, XLA-compiled or not."""
+    variables = core.variables(form)
 
     @tf.function(jit_compile=xla)
     def step():
         with tf.GradientTape() as tape:
-            loss = form(learn_a0)
-        gradients = tape.gradient(loss, core.variables)
+            loss = core.loss(form, learn_a0)
+        gradients = tape.gradient(loss, variables)
         return loss, [
-            tf.zeros_like(v) if g is None else g
-            for g, v in zip(gradients, core.variables, strict=True)
+            tf.zeros_like(v) if g is None else g for g, v in zip(gradients, variables, strict=True)
         ]
 
     return step
@@ -131,7 +106,7 @@ def main(argv=None) -> None:
     rounds, calls = (2, 5) if args.quick else (5, 50)
     core = Core()
     steps: Dict[tuple, Callable] = {
-        (form, a0): train_step(core, getattr(core, f"{form}_form"), a0, xla=not args.quick)
+        (form, a0): train_step(core, form, a0, xla=not args.quick)
         for a0 in (False, True)
         for form in ("matrix", "attention")
     }

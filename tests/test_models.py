@@ -9,6 +9,7 @@ from keras import tree
 from tfx_seqgen.models import (
     ContextualRNN,
     FastWeightsCell,
+    FastWeightsRNN,
     FreeState,
     LearnedDistributionState,
     LearnedState,
@@ -27,7 +28,7 @@ RNNS = {
     "gru": (lambda: keras.layers.GRU(5, return_sequences=True), [[5]], 5),
     "lstm": (lambda: keras.layers.LSTM(5, return_sequences=True), [[5, 5]], 5),
     "fast_weights": (
-        lambda: keras.layers.RNN(FastWeightsCell(4), return_sequences=True),
+        lambda: FastWeightsRNN(FastWeightsCell(4), return_sequences=True),
         [[4, 16]],
         4,
     ),
@@ -230,7 +231,9 @@ def test_fast_weights_step_matches_the_equations():
     np.testing.assert_allclose(np.asarray(a_new).reshape(2, units, units), a_expected, atol=1e-5)
 
 
-def fast_weights_in_numpy(x, w, c, b, gamma, beta, decay, rate, inner_steps, preliminary):
+def fast_weights_in_numpy(
+    x, w, c, b, gamma, beta, decay, rate, inner_steps, preliminary, h0=None, a0=None
+):
     """Ba et al.'s fast weights written out step by step, layer norm with Keras's epsilon."""
 
     def layer_norm(v):
@@ -239,7 +242,9 @@ def fast_weights_in_numpy(x, w, c, b, gamma, beta, decay, rate, inner_steps, pre
 
     relu = lambda v: np.maximum(v, 0)  # noqa: E731
     batch, units = x.shape[0], w.shape[0]
-    h, a, outputs = np.zeros((batch, units)), np.zeros((batch, units, units)), []
+    h = np.zeros((batch, units)) if h0 is None else h0
+    a = np.zeros((batch, units, units)) if a0 is None else a0
+    outputs = []
     for t in range(x.shape[1]):
         slow = h @ w + x[:, t] @ c + b
         inner = relu(slow)
@@ -275,6 +280,70 @@ def test_fast_weights_with_layer_norm_and_inner_steps_matches_numpy(preliminary)
     )  # fmt: skip
     np.testing.assert_allclose(outputs, expected, atol=1e-4)
     np.testing.assert_allclose(np.reshape(flat_a, a.shape), a, atol=1e-4)
+
+
+@pytest.mark.parametrize("preliminary", [False, True])
+def test_fast_weights_in_attention_form_match_numpy_from_a_start_of_any_h_and_a(preliminary):
+    units = 5
+    cell = FastWeightsCell(
+        units, decay=0.8, fast_learning_rate=0.4, inner_steps=2,
+        update_with_preliminary=preliminary,
+    )  # fmt: skip
+    rnn = FastWeightsRNN(cell, return_sequences=True, return_state=True)
+    rnn.build(X.shape)
+    weights = {v.path.split("/")[-1]: v for v in rnn.weights}
+    weights["gamma"].assign(RNG.uniform(0.5, 1.5, units).astype("float32"))
+    weights["bias"].assign(RNG.uniform(-0.3, 0.3, units).astype("float32"))
+    h0 = RNG.normal(size=(B, units)).astype("float32")
+    a0 = RNG.normal(0, 0.3, (B, units, units)).astype("float32")
+
+    def stepped(*args, **kwargs):
+        raise AssertionError("the attention form never steps the cell")
+
+    cell.call = stepped
+    outputs, h, flat_a = rnn(X, initial_state=[h0, a0.reshape(B, -1)])
+    expected, a = fast_weights_in_numpy(
+        X.astype("float64"),
+        *(np.asarray(weights[n], "float64") for n in ("recurrent_kernel", "kernel", "bias")),
+        *(np.asarray(weights[n], "float64") for n in ("gamma", "beta")),
+        decay=0.8, rate=0.4, inner_steps=2, preliminary=preliminary, h0=h0, a0=a0,
+    )  # fmt: skip
+    np.testing.assert_allclose(outputs, expected, atol=1e-4)
+    np.testing.assert_allclose(h, expected[:, -1], atol=1e-4)
+    np.testing.assert_allclose(np.reshape(flat_a, a.shape), a, atol=1e-4)
+
+
+@pytest.mark.parametrize("layers", [1, 2])
+def test_fast_weights_in_attention_form_have_the_gradients_of_the_stepped_cell(layers):
+    def rnn(attention_form):
+        cells = [
+            FastWeightsCell(4, inner_steps=2, attention_form=attention_form) for _ in range(layers)
+        ]
+        return FastWeightsRNN(cells if layers > 1 else cells[0], return_sequences=True)
+
+    attention, stepped = rnn(True), rnn(False)
+    attention.build(X.shape)
+    stepped.build(X.shape)
+    stepped.set_weights(attention.get_weights())
+    start = [[RNG.normal(size=(B, 4)), RNG.normal(0, 0.3, (B, 16))] for _ in range(layers)]
+    start = tree.map_structure(lambda s: tf.Variable(s.astype("float32")), start)
+    gradients = []
+    for layer in (attention, stepped):
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_sum(layer(X, initial_state=start if layers > 1 else start[0]) ** 2)
+        gradients.append(tape.gradient(loss, [*layer.trainable_variables, *tree.flatten(start)]))
+    for a, b in zip(*gradients, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+
+
+def test_fast_weights_rnn_steps_the_cell_where_a_mask_leaves_steps_out():
+    mask = np.array([[True] * T, [True] * (T - 2) + [False] * 2] * (B // 2))
+    layers = [FastWeightsRNN(FastWeightsCell(4)), keras.layers.RNN(FastWeightsCell(4))]
+    for layer in layers:
+        layer.build(X.shape)
+    layers[0].set_weights(layers[1].get_weights())
+    np.testing.assert_allclose(layers[0](X, mask=mask), layers[1](X, mask=mask), atol=1e-6)
+    assert not np.allclose(layers[0](X, mask=mask), layers[0](X), atol=1e-3)
 
 
 def test_the_two_fast_weight_updates_differ():
