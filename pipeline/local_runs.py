@@ -11,6 +11,7 @@ from typing import List
 from apache_beam.utils import shared
 from ml_metadata.proto import metadata_store_pb2
 from tfx import v1 as tfx
+from tfx.orchestration import pipeline as tfx_pipeline
 
 from tfx_seqgen.pipeline import configs, evaluation_report, run_summary, trajectories
 from tfx_seqgen.pipeline.pipeline import create_pipeline
@@ -117,12 +118,16 @@ def run(
     evaluation_overrides: dict | None = None,
     baseline_overrides: dict | None = None,
     serving_dir: str | None = None,
+    to_component: str | None = None,
 ) -> LocalRun:
     """Runs the pipeline to completion and reads back what each component did.
 
     Overrides update the named config: `training_overrides` both Trainers,
     `baseline_overrides` the baseline's alone (after those). A blessed model
-    is pushed under `serving_dir` (default `<pipeline root>/serving`).
+    is pushed under `serving_dir` (default `<pipeline root>/serving`). With
+    `to_component` (a node id, e.g. "Transform"), only that component and
+    those it needs run (TFX's partial run): the data half alone, say, to check
+    it on another Beam runner without training anything.
     """
     name = pipeline_name(task, config)
     root = os.path.abspath(pipeline_root or os.path.join(DEFAULT_RUNS_DIR, name))
@@ -142,9 +147,18 @@ def run(
         metadata_connection_config=_sqlite_config(metadata_path),
         beam_pipeline_args=beam_args,
     )
+    run_options = None
+    if to_component is not None:
+        node_ids = [component.id for component in pipeline.components]
+        if to_component not in node_ids:
+            raise ValueError(
+                f"to_component={to_component!r} is not a component of {name}; "
+                f"allowed: one of {', '.join(node_ids)}."
+            )
+        run_options = tfx_pipeline.RunOptions(to_nodes=[to_component])
     os.makedirs(root, exist_ok=True)
     _log.info("Running %s under %s", name, root)
-    tfx.orchestration.LocalDagRunner().run(pipeline)
+    tfx.orchestration.LocalDagRunner().run(pipeline, run_options=run_options)
     _release_models_beam_keeps()
     return LocalRun(name, root, metadata_path, run_summary.latest_run(metadata_path, name), params)
 

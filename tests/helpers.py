@@ -50,12 +50,8 @@ def records(run, node_id, key, split):
     )
 
 
-def assert_same_data_and_scores(run, lcd_run) -> None:
-    """`run` produced the records and deterministic scores of the in-process run."""
-    import pytest
-
-    from tfx_seqgen.pipeline import local_runs
-
+def assert_same_data(run, lcd_run) -> None:
+    """`run` executed and produced the generator's and Transform's records of the in-process run."""
     assert {c.state for c in run.components} == {"executed"}
     for split in ("train", "eval"):
         for node_id, key in (
@@ -63,6 +59,15 @@ def assert_same_data_and_scores(run, lcd_run) -> None:
             ("Transform", "transformed_examples"),
         ):
             assert records(run, node_id, key, split) == records(lcd_run, node_id, key, split)
+
+
+def assert_same_data_and_scores(run, lcd_run) -> None:
+    """`run` produced the records and deterministic scores of the in-process run."""
+    import pytest
+
+    from tfx_seqgen.pipeline import local_runs
+
+    assert_same_data(run, lcd_run)
     # The same metrics, and the same values for both models' deterministic ones.
     # The candidate's sampled scores are left out: its band's calibration trains
     # a fold model that is not bitwise reproducible from run to run yet.

@@ -175,6 +175,8 @@ def test_run_prints_where_everything_went(art_run, tmp_path):
         f"train_count={data['train_count']}",
         "--data",
         f"eval_count={data['eval_count']}",
+        "--train",
+        "jit_compile=false",  # compiling would take longer than training on 400 examples
         "--pipeline-root",
         str(root),
         cwd=tmp_path,
