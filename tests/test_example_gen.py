@@ -81,10 +81,10 @@ def test_lcd_output_is_a_standard_examples_artifact(tmp_path):
 def test_same_records_in_memory_and_with_two_worker_processes(make, tmp_path):
     _, in_memory = generate(make(5), str(tmp_path / "a"), IN_MEMORY)
     _, parallel = generate(make(5), str(tmp_path / "b"), TWO_PROCESSES)
-    _, repeated = generate(make(5), str(tmp_path / "c"), IN_MEMORY)
     _, reseeded = generate(make(6), str(tmp_path / "d"), IN_MEMORY)
     for split in ("train", "eval"):
-        assert as_set(in_memory[split]) == as_set(parallel[split]) == as_set(repeated[split])
+        # Two runs, in different processes, give the same records: the seed decides them.
+        assert as_set(in_memory[split]) == as_set(parallel[split])
         assert not set(as_set(in_memory[split])) & set(as_set(reseeded[split]))
         # The files themselves are the same, byte for byte, whichever process wrote them.
         assert file_bytes(tmp_path / "a" / f"Split-{split}") == file_bytes(
