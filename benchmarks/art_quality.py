@@ -101,9 +101,9 @@ def sections(runs: Dict[str, List[dict]]) -> list:
         [
             seed,
             strategy,
-            f"{r['eval_accuracy'][-1]:.3f}",
-            f"{max(r['eval_accuracy']):.3f}",
-            f"{r['eval_loss'][-1]:.3f}",
+            f"{r['eval_accuracy'][-1]:.3%}",
+            f"{max(r['eval_accuracy']):.3%}",
+            f"{r['eval_loss'][-1]:.5f}",
             *(harness.first_epoch(r["eval_accuracy"], lambda a, t=t: a >= t) for t in TARGETS),
             f"{r['train_seconds']:.0f}",
         ]
@@ -135,7 +135,7 @@ def sections(runs: Dict[str, List[dict]]) -> list:
         ),
         (
             "Ranking by mean final eval accuracy",
-            " > ".join(f"{s} ({a:.3f})" for s, a in sorted(best.items(), key=lambda x: -x[1])),
+            " > ".join(f"{s} ({a:.3%})" for s, a in sorted(best.items(), key=lambda x: -x[1])),
         ),
     ]
 

@@ -69,8 +69,11 @@ class FastWeightsCell(keras.layers.Layer):
         self.activation = keras.activations.get(activation)
         self.state_size = [units, units * units]
         self.output_size = units
+        # The cell's dtype policy, so a float64 or mixed-precision cell normalizes in it too.
         self.layer_norm = (
-            keras.layers.LayerNormalization(name="layer_norm") if use_layer_norm else None
+            keras.layers.LayerNormalization(name="layer_norm", dtype=self.dtype_policy)
+            if use_layer_norm
+            else None
         )
 
     def build(self, input_shape):

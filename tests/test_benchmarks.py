@@ -154,7 +154,7 @@ def test_art_quality_reports_three_strategies(quick, in_process):
     assert table_rows(report, "Eval accuracy per epoch")[0][0] == "1"
     per_seed = table_rows(report, "Per seed")
     assert [row[1] for row in per_seed] == ["zero", "free", "learned"]
-    assert all(0.0 <= float(row[2]) <= 1.0 for row in per_seed)
+    assert all(row[2].endswith("%") and 0.0 <= float(row[2][:-1]) <= 100.0 for row in per_seed)
     assert all(row[6] == "not in 2" for row in per_seed)  # 99% is out of reach in 2 epochs
     assert (out / "art_eval_accuracy.png").exists() and (out / "art_eval_loss.png").exists()
 
@@ -228,9 +228,12 @@ def test_fast_weights_in_attention_form_computes_the_matrix_forms_loss_and_gradi
     agreement = out.split("max gradient diff")[1].split("forward + backward")[0]
     rows = [line.split() for line in agreement.strip().splitlines()]
     assert [row[0] for row in rows] == ["zero", "learned"]
+    # The loss sums 6,400 float32 products (random weights, so its value varies):
+    # rounding alone moved it by up to 3.5e-5, a wrong decay power by 0.38-1.3.
+    # The gradient difference is relative: 6e-7 to 8e-7, against 0.22-0.55.
     for _, matrix_loss, attention_loss, difference in rows:
-        assert float(attention_loss) == pytest.approx(float(matrix_loss), rel=1e-5)
-        assert float(difference) < 1e-5  # float rounding; a wrong decay power gives > 1e-2
+        assert float(attention_loss) == pytest.approx(float(matrix_loss), abs=1e-3)
+        assert float(difference) < 1e-4
     speed = out.split("speed-up")[1].strip().splitlines()
     assert [line.split()[0] for line in speed] == ["zero", "learned"]
     assert all(float(line.split()[1]) > 0 and float(line.split()[2]) > 0 for line in speed)

@@ -315,25 +315,32 @@ def test_fast_weights_in_attention_form_match_numpy_from_a_start_of_any_h_and_a(
 
 @pytest.mark.parametrize("layers", [1, 2])
 def test_fast_weights_in_attention_form_have_the_gradients_of_the_stepped_cell(layers):
+    """In float64: with 4 units the layer norm can amplify float32 rounding past 1e-3
+    for some initial weights; float64 leaves 1e-10, a wrong form 1e-1 or more."""
+
     def rnn(attention_form):
         cells = [
-            FastWeightsCell(4, inner_steps=2, attention_form=attention_form) for _ in range(layers)
+            FastWeightsCell(4, inner_steps=2, attention_form=attention_form, dtype="float64")
+            for _ in range(layers)
         ]
-        return FastWeightsRNN(cells if layers > 1 else cells[0], return_sequences=True)
+        cell = keras.layers.StackedRNNCells(cells, dtype="float64") if layers > 1 else cells[0]
+        return FastWeightsRNN(cell, return_sequences=True, dtype="float64")
 
     attention, stepped = rnn(True), rnn(False)
     attention.build(X.shape)
     stepped.build(X.shape)
     stepped.set_weights(attention.get_weights())
     start = [[RNG.normal(size=(B, 4)), RNG.normal(0, 0.3, (B, 16))] for _ in range(layers)]
-    start = tree.map_structure(lambda s: tf.Variable(s.astype("float32")), start)
+    start = tree.map_structure(tf.Variable, start)
     gradients = []
     for layer in (attention, stepped):
         with tf.GradientTape() as tape:
-            loss = tf.reduce_sum(layer(X, initial_state=start if layers > 1 else start[0]) ** 2)
+            outputs = layer(X.astype("float64"), initial_state=start if layers > 1 else start[0])
+            loss = tf.reduce_sum(outputs**2)
         gradients.append(tape.gradient(loss, [*layer.trainable_variables, *tree.flatten(start)]))
     for a, b in zip(*gradients, strict=True):
-        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+        assert a.dtype == tf.float64
+        np.testing.assert_allclose(a, b, rtol=1e-8, atol=1e-10)
 
 
 def test_fast_weights_rnn_steps_the_cell_where_a_mask_leaves_steps_out():
