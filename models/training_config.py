@@ -41,6 +41,7 @@ class TrainingConfig:
     clip_norm: float | None = None
     seed: int = 0
     stop_at_accuracy: float | None = None
+    decay_epochs: int = 0
     rollout_epochs: int = 0
     rollout_samples: int = 8
     rollout_learning_rate: float | None = None
@@ -98,6 +99,9 @@ class TrainingConfig:
         whole = isinstance(steps, int) and not isinstance(steps, bool)
         if not (whole and 1 <= steps <= MAX_STEPS_PER_EXECUTION):
             raise bad("steps_per_execution", f"an integer from 1 to {MAX_STEPS_PER_EXECUTION}")
+        decay = self.decay_epochs
+        if isinstance(decay, bool) or not isinstance(decay, int) or not 0 <= decay <= self.epochs:
+            raise bad("decay_epochs", f"an integer from 0 to epochs ({self.epochs})")
         if self.stop_at_accuracy is not None and not 0 < self.stop_at_accuracy <= 1:
             raise bad("stop_at_accuracy", "None or a number in (0, 1]")
 

@@ -213,6 +213,30 @@ def test_several_steps_per_call_train_step_for_step_as_one_step_per_call(tmp_pat
         trained(10)
 
 
+def test_decayed_learning_rate_holds_then_falls_linearly_over_the_last_epochs(tmp_path):
+    from types import SimpleNamespace
+
+    from tfx_seqgen.models import training
+
+    fn_args = SimpleNamespace(model_run_dir=str(tmp_path / "logs"))
+    data = tf.data.Dataset.from_tensors((LCD_INPUTS, np.zeros([B, T], np.float32)))
+    model = LcdModel(cell="gru", units=8, strategy="zero")
+    model.compile(optimizer=keras.optimizers.Adam(0.01), loss="mse")
+    config = training.TrainingConfig(
+        task="lcd", model={}, epochs=5, learning_rate=0.01, decay_epochs=3
+    )
+    history = training.fit(model, data, data, config, fn_args, "test").history
+    # Two epochs at the full rate, then 3/4, 2/4 and 1/4 of it.
+    np.testing.assert_allclose(
+        history["learning_rate"], [0.01, 0.01, 0.0075, 0.005, 0.0025], rtol=1e-6
+    )
+    # A later phase (given its own epochs) keeps the rate its optimizer has.
+    model.compile(optimizer=keras.optimizers.Adam(0.002), loss="mse")
+    later = training.fit(model, data, data, config, fn_args, "test", epochs=2, phase="later")
+    assert "learning_rate" not in later.history
+    assert float(model.optimizer.learning_rate) == pytest.approx(0.002)
+
+
 def test_steps_per_call_allowed_divide_both_the_training_and_the_eval_batches():
     from tfx_seqgen.errors import InvalidTrainingConfig
     from tfx_seqgen.models import training

@@ -106,6 +106,8 @@ def test_trained_generator_draws_trajectories_for_every_eval_period(trained):
         ({"clip_norm": 0.0}, "clip_norm=0.0 is invalid"),
         ({"stop_at_accuracy": 1.5}, "stop_at_accuracy=1.5 is invalid"),
         ({"epoch": 3}, "unknown keys ['epoch']"),
+        ({"epochs": 5, "decay_epochs": 6}, "decay_epochs=6 is invalid; allowed: an integer from"),
+        ({"decay_epochs": -1}, "decay_epochs=-1 is invalid; allowed: an integer from 0 to"),
         ({"jit_compile": "yes"}, "jit_compile='yes' is invalid; allowed: None"),
         ({"cache_data": 1}, "cache_data=1 is invalid; allowed: true or false"),
         ({"steps_per_execution": 0}, "steps_per_execution=0 is invalid; allowed: an integer"),
