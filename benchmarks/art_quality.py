@@ -197,6 +197,8 @@ def demo_budget_sections(runs: Dict[str, dict], seeds: List[int]) -> list:
                     strategy,
                     seed,
                     f"{r['eval_accuracy'][-1]:.2%}",
+                    f"{r['eval_loss'][-1]:.4f}",
+                    harness.first_epoch(r["eval_accuracy"], lambda a: a >= 0.5),
                     harness.first_epoch(r["eval_accuracy"], lambda a: a >= 0.99),
                     f"{r['train_seconds']:.0f}",
                 ]
@@ -222,7 +224,16 @@ def demo_budget_sections(runs: Dict[str, dict], seeds: List[int]) -> list:
         (
             "Per seed (eval accuracy on the tuning data's eval split)",
             harness.markdown_table(
-                ["recipe", "initial state", "seed", "final acc", "epochs to 99%", "train s"],
+                [
+                    "recipe",
+                    "initial state",
+                    "seed",
+                    "final acc",
+                    "final loss",
+                    "epochs to 50%",
+                    "to 99%",
+                    "train s",
+                ],
                 rows,
             ),
         ),

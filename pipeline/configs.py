@@ -69,13 +69,24 @@ TRAINING: Dict[str, Dict[str, Dict[str, Any]]] = {
     # preliminary state, not the previous one): on a 15-epoch run (seed 0) it
     # took the learned start from the ~0.38 plateau to 0.978 eval accuracy and
     # the zero start to 0.938, where Ba et al.'s update left both on the
-    # plateau (benchmarks/art_quality.py --paper-code).
+    # plateau (benchmarks/art_quality.py --paper-code). With the paper's ReLU
+    # head too and the learning rate falling over the last 10 epochs, on ART
+    # data of another seed (art_quality.py --demo-budget, 3 training seeds),
+    # the contextual model ended at 99.72% or more on every seed, where the
+    # demo's previous recipe ended at 99.36% or more there and at 97.79% on
+    # the demo's own data on one machine. The baseline gains the most from
+    # the head: it ended ahead on all 3 seeds.
     "demo": {
         "lcd": _GENERATOR_LCD,
         "art": {
             **_PAPER_ART,
-            "model": {**_PAPER_ART["model"], "cell_options": {"update_with_preliminary": True}},
+            "model": {
+                **_PAPER_ART["model"],
+                "cell_options": {"update_with_preliminary": True},
+                "head_units": 100,
+            },
             "epochs": 25,
+            "decay_epochs": 10,
         },
     },
 }
