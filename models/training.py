@@ -3,7 +3,8 @@
 custom_config keys: task ("lcd" | "art"), model (the LcdModel / ArtModel
 keyword arguments, strategy included), epochs, batch_size, learning_rate,
 clip_norm (global norm, optional), decay_epochs (the learning rate falls
-linearly over that many last epochs; 0, the default, keeps it constant), seed,
+linearly over that many last epochs, or all if fewer; 0, the default, keeps
+it constant), seed,
 stop_at_accuracy (ART, optional);
 for LCD also rollout_epochs, rollout_samples, rollout_learning_rate (the
 free-running phase after teacher forcing, see models.lcd_task),
@@ -91,14 +92,15 @@ class StopAtAccuracy(keras.callbacks.Callback):
 
 def decayed_learning_rate(base: float, epoch: int, epochs: int, decay_epochs: int) -> float:
     """The learning rate of a 0-based epoch: `base`, then falling linearly over the last
-    `decay_epochs` epochs to base / (decay_epochs + 1) in the last one.
+    `decay_epochs` epochs (all of them if there are fewer), n in all, to base / (n + 1)
+    in the last one. A run shortened with `--train epochs=N` so still ends decayed.
 
     Adam at a constant rate keeps stepping around the minimum it has found: on
     ART the eval accuracy of one model moves by tenths of a percent from one
     epoch to the next. Lowering the rate for the last epochs lets a short run
     end at the bottom rather than wherever its last step lands.
     """
-    remaining = epochs - epoch
+    remaining, decay_epochs = epochs - epoch, min(decay_epochs, epochs)
     if remaining > decay_epochs:
         return base
     return base * remaining / (decay_epochs + 1)

@@ -100,8 +100,8 @@ class TrainingConfig:
         if not (whole and 1 <= steps <= MAX_STEPS_PER_EXECUTION):
             raise bad("steps_per_execution", f"an integer from 1 to {MAX_STEPS_PER_EXECUTION}")
         decay = self.decay_epochs
-        if isinstance(decay, bool) or not isinstance(decay, int) or not 0 <= decay <= self.epochs:
-            raise bad("decay_epochs", f"an integer from 0 to epochs ({self.epochs})")
+        if isinstance(decay, bool) or not isinstance(decay, int) or decay < 0:
+            raise bad("decay_epochs", "an integer at least 0 (more than epochs: all of them)")
         if self.stop_at_accuracy is not None and not 0 < self.stop_at_accuracy <= 1:
             raise bad("stop_at_accuracy", "None or a number in (0, 1]")
 

@@ -230,6 +230,10 @@ def test_decayed_learning_rate_holds_then_falls_linearly_over_the_last_epochs(tm
     np.testing.assert_allclose(
         history["learning_rate"], [0.01, 0.01, 0.0075, 0.005, 0.0025], rtol=1e-6
     )
+    # A decay longer than the run spans all of it: 10 epochs asked, 2 run.
+    assert [training.decayed_learning_rate(0.03, e, 2, 10) for e in (0, 1)] == pytest.approx(
+        [0.02, 0.01]
+    )
     # A later phase (given its own epochs) keeps the rate its optimizer has.
     model.compile(optimizer=keras.optimizers.Adam(0.002), loss="mse")
     later = training.fit(model, data, data, config, fn_args, "test", epochs=2, phase="later")

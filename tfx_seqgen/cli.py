@@ -56,9 +56,10 @@ def _overrides(parser: argparse.ArgumentParser) -> None:
         default=[],
         metavar="NAME=VALUE",
         type=_assignment,
-        help="override a Trainer setting (epochs, batch_size, learning_rate, clip_norm, seed, "
-        "cache_data, jit_compile, backup_dir; lcd: rollout_epochs, rollout_samples, "
-        "rollout_learning_rate, eval_samples, calibrate_band; art: stop_at_accuracy) "
+        help="override a Trainer setting (epochs, batch_size, learning_rate, decay_epochs, "
+        "clip_norm, seed, cache_data, jit_compile, backup_dir; lcd: rollout_epochs, "
+        "rollout_samples, rollout_learning_rate, eval_samples, calibrate_band; art: "
+        "stop_at_accuracy) "
         "or, as model.NAME, a model option, e.g. --train epochs=3 --train model.units=16",
     )
     parser.add_argument(
