@@ -4,8 +4,7 @@ custom_config keys: task ("lcd" | "art"), model (the LcdModel / ArtModel
 keyword arguments, strategy included), epochs, batch_size, learning_rate,
 clip_norm (global norm, optional), decay_epochs (the learning rate falls
 linearly over that many last epochs, or all if fewer; 0, the default, keeps
-it constant), seed,
-stop_at_accuracy (ART, optional);
+it constant), seed, stop_at_accuracy (ART, optional);
 for LCD also rollout_epochs, rollout_samples, rollout_learning_rate (the
 free-running phase after teacher forcing, see models.lcd_task),
 rollout_mean_path (also train the mean-h0 path's absolute error) and
