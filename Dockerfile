@@ -16,12 +16,13 @@ COPY components components
 COPY models models
 COPY pipeline pipeline
 COPY serving serving
+COPY tasks tasks
 
 # Install the package (not editable), holding every dependency to the
 # versions our tests ran with; the image already has most of them.
 RUN python -m pip install --no-cache-dir uv==0.13.9 \
  && uv pip install --system --no-cache --constraint requirements/lock.txt . \
  && cd / \
- && python -c "import tfx_seqgen.components.example_gen, tfx_seqgen.components.pusher, tfx_seqgen.models.training, tfx_seqgen.models.preprocessing"
+ && python -c "import tfx_seqgen.components.pusher, tfx_seqgen.tasks.lcd.component, tfx_seqgen.tasks.art.component, tfx_seqgen.tasks.trainer_module, tfx_seqgen.tasks.lcd.preprocessing, tfx_seqgen.tasks.art.preprocessing"
 
 WORKDIR /

@@ -8,19 +8,17 @@ from setuptools import find_packages, setup
 
 # One installed namespace, tfx_seqgen, so nothing collides with the `models`
 # or `pipeline` of the TFX project this plugs into. The folders keep their
-# names here and are mapped into it: tfx_seqgen.models is models/, and so on.
-FOLDERS = ("components", "models", "pipeline", "serving")
+# places at the top of the repository; tfx_seqgen/<folder> is a symbolic link
+# to each, so tfx_seqgen.models is models/ for setuptools, for Python and
+# for static tools (pyright, an IDE, an import graph) alike.
+FOLDERS = ("components", "models", "pipeline", "serving", "tasks")
 
 setup(
     name="tfx-seqgen",
     version="0.1.0",
     description="Contextual RNN sequence generation for TFX pipelines",
     python_requires=">=3.9,<3.11",
-    packages=[
-        "tfx_seqgen",
-        *(f"tfx_seqgen.{p}" for p in find_packages(include=[f"{f}*" for f in FOLDERS])),
-    ],
-    package_dir={f"tfx_seqgen.{folder}": folder for folder in FOLDERS},
+    packages=find_packages(include=["tfx_seqgen", *(f"tfx_seqgen.{f}*" for f in FOLDERS)]),
     install_requires=[
         "tfx>=1.16,<1.17",
         "tensorflow>=2.16,<2.17",

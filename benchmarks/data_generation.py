@@ -42,8 +42,9 @@ from tfx.dsl.components.base import base_beam_executor  # noqa: E402
 from tfx.types import standard_artifacts  # noqa: E402
 
 from benchmarks.worker_pool import external_worker_pool, portable_runner_args  # noqa: E402
-from tfx_seqgen.components import ArtExampleGen, LcdExampleGen  # noqa: E402
 from tfx_seqgen.components.example_gen import plan_shards, serialize  # noqa: E402
+from tfx_seqgen.tasks.art.component import ArtExampleGen  # noqa: E402
+from tfx_seqgen.tasks.lcd.component import LcdExampleGen  # noqa: E402
 
 SIZES = (100_000, 1_000_000, 10_000_000)
 QUICK_SIZES = (20_000, 100_000)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import importlib
 import json
 import logging
 import os
@@ -34,12 +35,16 @@ from tfx import v1 as tfx  # noqa: E402
 from tfx.components.trainer import fn_args_utils  # noqa: E402
 from tfx.types import artifact_utils, standard_artifacts  # noqa: E402
 
-from tfx_seqgen.models import art_task, lcd_task  # noqa: E402
-from tfx_seqgen.models.training_config import TrainingConfig  # noqa: E402
+from tfx_seqgen import tasks  # noqa: E402
 from tfx_seqgen.pipeline import configs, run_summary  # noqa: E402
 from tfx_seqgen.pipeline.pipeline import data_components  # noqa: E402
 
-TASKS = {"lcd": lcd_task, "art": art_task}
+
+def trainer_module(task: str):
+    """A registered task's trainer module (its `compiled_model`, `to_model`, `train`)."""
+    return importlib.import_module(f"tfx_seqgen.tasks.{tasks.get(task).name}.trainer")
+
+
 DEFAULT_OUT = os.path.join("benchmarks", "results")
 QUICK_OUT = os.path.join("runs", "benchmarks-quick")
 _log = logging.getLogger("benchmarks")
@@ -115,13 +120,13 @@ class Trained:
 
 def train(data: PreparedData, params: Dict[str, Any]) -> Trained:
     """Trains one model exactly as the Trainer's run_fn does, keeping its history."""
-    config = TrainingConfig.from_custom_config(params)
+    config = tasks.get(params["task"]).training_config(params)
     keras.utils.set_random_seed(config.seed)
     tft_output = tft.TFTransformOutput(data.transform_graph_uri)
     with tempfile.TemporaryDirectory() as work_dir:
         fn_args = trainer_fn_args(data, params, work_dir)
         start = time.perf_counter()
-        model, history = TASKS[data.task].train(fn_args, tft_output, config)
+        model, history = tasks.get(data.task).train(fn_args, tft_output, config)
         seconds = time.perf_counter() - start
     return Trained(
         model, {k: [float(v) for v in vs] for k, vs in history.history.items()}, seconds, tft_output

@@ -2,7 +2,7 @@
 
 The eval periods (1, 2, 3, 4) must never choose a model. What may: a fold
 model trained by a recipe without training periods 1.5 and 3.5 (the
-calibration's fold, `lcd_task.train_fold`), rolled out from its mean h0 on
+calibration's fold, `tasks.lcd.trainer.train_fold`), rolled out from its mean h0 on
 the training sequences of those two periods. A period held out this way is
 a whole training spacing from the nearest one the fold saw, twice as far as
 an eval period is from the final model's, so the numbers are larger than
@@ -21,12 +21,16 @@ import tempfile
 from typing import Any, Dict, List
 
 import keras
+import numpy as np
+import tensorflow as tf
 import tensorflow_transform as tft
 
 from benchmarks import harness, lcd_quality
-from tfx_seqgen.models import lcd_task
-from tfx_seqgen.models.training_config import TrainingConfig
+from tfx_seqgen import tasks
+from tfx_seqgen.models.training import TrainingData
 from tfx_seqgen.pipeline import configs
+from tfx_seqgen.tasks.lcd import trainer
+from tfx_seqgen.tasks.lcd.signatures import LcdServing
 
 # name -> the generator's model options it changes.
 VARIANTS: Dict[str, Dict[str, Any]] = {
@@ -39,13 +43,29 @@ VARIANTS: Dict[str, Dict[str, Any]] = {
 BASELINE = "baseline (h0 = 0)"
 
 
+def held_out_rollout_mse(fn_args, tft_output: tft.TFTransformOutput, config) -> dict:
+    """{held-out period: the fold model's mean-path rollout MSE there}, in original units.
+
+    A way to compare recipes on training data alone: how well a model trained
+    this way generates at periods its training did not see.
+    """
+    data = TrainingData(fn_args, tft_output, config)
+    fold, x, period = trainer.train_fold(data, "lcd held-out fold")
+    serving = LcdServing(fold, tft_output)
+    x0, periods = tf.constant(x[:, 0], tf.float32), tf.constant(period, tf.float32)
+    path = serving.rollout(x0, periods, x.shape[1] - 1, sample=False).numpy()
+    error = ((path - x[:, 1:]) ** 2).mean(axis=1)
+    rounded = np.round(period, 6)
+    return {float(p): float(error[rounded == p].mean()) for p in sorted(set(rounded))}
+
+
 def held_out_mse(data: harness.PreparedData, params: Dict[str, Any]) -> dict:
-    config = TrainingConfig.from_custom_config(params)
+    config = tasks.get(params["task"]).training_config(params)
     keras.utils.set_random_seed(config.seed)
     tft_output = tft.TFTransformOutput(data.transform_graph_uri)
     with tempfile.TemporaryDirectory() as work_dir:
         fn_args = harness.trainer_fn_args(data, params, work_dir)
-        errors = lcd_task.held_out_rollout_mse(fn_args, tft_output, config)
+        errors = held_out_rollout_mse(fn_args, tft_output, config)
     return {"mse": {f"{period:g}": value for period, value in errors.items()}}
 
 

@@ -32,9 +32,10 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from benchmarks import harness  # noqa: E402
-from tfx_seqgen.components.lcd_data import LcdDataset  # noqa: E402
-from tfx_seqgen.models import lcd_task  # noqa: E402
-from tfx_seqgen.pipeline import configs, trajectories  # noqa: E402
+from tfx_seqgen.pipeline import configs  # noqa: E402
+from tfx_seqgen.tasks.lcd import view as trajectories  # noqa: E402
+from tfx_seqgen.tasks.lcd.data import LcdDataset  # noqa: E402
+from tfx_seqgen.tasks.lcd.signatures import LcdServing  # noqa: E402
 
 # Model name -> (named config, model options replaced).
 MODELS = {
@@ -75,7 +76,7 @@ def evaluate(trained: harness.Trained, data: harness.PreparedData, batch: int = 
     The model is wrapped in the module the SavedModel exports and scored by
     its `evaluate` signature: the numbers the Evaluator averages.
     """
-    serving = lcd_task.LcdServing(trained.model, trained.tft_output, NUM_SAMPLES)
+    serving = LcdServing(trained.model, trained.tft_output, NUM_SAMPLES)
     serialized = read_serialized(data.raw_split("eval"))
     parts: Dict[str, list] = {}
     for start in range(0, len(serialized), batch):
@@ -108,7 +109,7 @@ def bands(trained: harness.Trained, dataset: LcdDataset, num_samples: int = 30) 
     """Trajectories from x0 = 3 for each eval period, for the Figure 6 plot."""
     from tfx_seqgen.pipeline.local_runs import signature_generator
 
-    serving = lcd_task.LcdServing(trained.model, trained.tft_output)
+    serving = LcdServing(trained.model, trained.tft_output)
     results = trajectories.generate_per_period(
         signature_generator(serving.generate),
         dataset,

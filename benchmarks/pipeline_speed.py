@@ -47,6 +47,7 @@ import tensorflow as tf  # noqa: E402
 import tensorflow_transform as tft  # noqa: E402
 
 from benchmarks import art_quality, harness, lcd_quality  # noqa: E402
+from tfx_seqgen import tasks  # noqa: E402
 from tfx_seqgen.models.training import (  # noqa: E402
     EpochLogger,
     TrainingData,
@@ -54,7 +55,6 @@ from tfx_seqgen.models.training import (  # noqa: E402
     set_steps_per_execution,
     steps_per_execution,
 )
-from tfx_seqgen.models.training_config import TrainingConfig  # noqa: E402
 from tfx_seqgen.pipeline import configs  # noqa: E402
 
 TASK_MODULES = {"lcd": lcd_quality, "art": art_quality}
@@ -73,11 +73,11 @@ QUICK_PIPELINE = {
 
 def in_memory(data: harness.PreparedData, params: dict, split: str):
     """A transformed split as NumPy arrays (inputs, targets), read by the Trainer's reader."""
-    config = TrainingConfig.from_custom_config(params)
+    config = tasks.get(params["task"]).training_config(params)
     tft_output = tft.TFTransformOutput(data.transform_graph_uri)
     with tempfile.TemporaryDirectory() as work_dir:
         fn_args = harness.trainer_fn_args(data, params, work_dir)
-        to_model = harness.TASKS[data.task].to_model
+        to_model = harness.trainer_module(data.task).to_model
         dataset = TrainingData(fn_args, tft_output, config).dataset(split, False, to_model)
         batches = list(dataset.as_numpy_iterator())
     return tf.nest.map_structure(lambda *parts: np.concatenate(parts), *batches)
@@ -125,9 +125,9 @@ class SpeedRun:
         plain: bool,
         most_steps_per_call: bool = False,
     ):
-        config = TrainingConfig.from_custom_config(params)
+        config = tasks.get(params["task"]).training_config(params)
         keras.utils.set_random_seed(config.seed)
-        task = harness.TASKS[data.task]
+        task = harness.trainer_module(data.task)
         tft_output = tft.TFTransformOutput(data.transform_graph_uri)
         self.model = task.compiled_model(config, tft_output)
         self.batch_size, self.seconds, self.logs = config.batch_size, [], {}

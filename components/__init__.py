@@ -1,17 +1,17 @@
-"""TFX components of tfx-seqgen: Beam data generators for the LCD and ART tasks.
+"""TFX component machinery shared by every task: Beam dataset writing, the Evaluator's
+thresholds, the atomic Pusher, and the parameter checks.
 
+A task's own components live in its package (tasks/<task>/component.py).
 The names below are imported on first use (tfx_seqgen.lazy): the light
-modules (`lcd_data`, `art_data`, `validation`) load without TFX.
+modules (`validation`, `evaluator`) load without TFX.
 """
 
 from tfx_seqgen import lazy
 
 _EXPORTS = {
-    "ArtDataset": "art_data",
-    "ArtExampleGen": "example_gen",
+    "DatasetComponent": "example_gen",
     "InvalidParameterError": "validation",
-    "LcdDataset": "lcd_data",
-    "LcdExampleGen": "example_gen",
+    "ServingPusher": "pusher",
 }
 __all__ = sorted(_EXPORTS)
 __getattr__ = lazy.exports(__name__, _EXPORTS)

@@ -1,4 +1,8 @@
-"""TFX components that generate the LCD and ART datasets with Apache Beam.
+"""The machinery of TFX components that generate a task's dataset with Apache Beam.
+
+A task's component (tasks/<task>/component.py) is a DatasetComponent over
+its dataset class, whose `split_sizes()` and `arrays(split, start, stop)`
+say what to write.
 
 The driver only plans shards (a split name and an index range each); workers
 generate, serialize and write their shard's records, so no process ever holds
@@ -32,13 +36,11 @@ import numpy as np
 import tensorflow as tf
 from tfx import types
 from tfx.components.util import examples_utils
-from tfx.dsl.components.base import base_beam_component, base_beam_executor, executor_spec
+from tfx.dsl.components.base import base_beam_component, base_beam_executor
 from tfx.proto import example_gen_pb2
 from tfx.types import artifact_utils, standard_artifacts
-from tfx.types.component_spec import ChannelParameter, ComponentSpec, ExecutionParameter
+from tfx.types.component_spec import ExecutionParameter
 
-from tfx_seqgen.components.art_data import ArtDataset
-from tfx_seqgen.components.lcd_data import LcdDataset
 from tfx_seqgen.components.validation import build_dataset
 
 EXAMPLES_KEY = "examples"
@@ -103,7 +105,7 @@ def _list_fields(dataset_class: type) -> List[str]:
     return [f.name for f in dataclasses.fields(dataset_class) if typing.get_origin(hints[f.name])]
 
 
-def _spec_parameters(dataset_class: type) -> Dict[str, ExecutionParameter]:
+def spec_parameters(dataset_class: type) -> Dict[str, ExecutionParameter]:
     """One execution parameter per dataset field, so MLMD records each one.
 
     MLMD stores no lists, so list fields travel as JSON text: that way they
@@ -131,7 +133,7 @@ def _from_exec_properties(dataset_class: type, properties: Dict[str, Any]) -> An
     return dataset_class(**params)
 
 
-class _DatasetExecutor(base_beam_executor.BaseBeamExecutor):
+class DatasetExecutor(base_beam_executor.BaseBeamExecutor):
     """Writes a dataset's splits as gzipped TFRecords of tf.Example."""
 
     DATASET: ClassVar[type]
@@ -178,7 +180,7 @@ class _DatasetExecutor(base_beam_executor.BaseBeamExecutor):
         _log.info("%s: wrote %s", type(self).__name__, examples.uri)
 
 
-class _DatasetComponent(base_beam_component.BaseBeamComponent):
+class DatasetComponent(base_beam_component.BaseBeamComponent):
     """Builds its spec from a validated dataset, so bad values fail at build time."""
 
     DATASET: ClassVar[type]
@@ -192,39 +194,3 @@ class _DatasetComponent(base_beam_component.BaseBeamComponent):
             )
         )
         self.dataset = dataset
-
-
-class LcdExampleGenSpec(ComponentSpec):
-    PARAMETERS = _spec_parameters(LcdDataset)
-    INPUTS: Dict[str, ChannelParameter] = {}
-    OUTPUTS = {EXAMPLES_KEY: ChannelParameter(type=standard_artifacts.Examples)}
-
-
-class LcdExampleGenExecutor(_DatasetExecutor):
-    DATASET = LcdDataset
-
-
-class LcdExampleGen(_DatasetComponent):
-    """Linear cosine decay sequences; keyword arguments are LcdDataset's fields."""
-
-    DATASET = LcdDataset
-    SPEC_CLASS = LcdExampleGenSpec
-    EXECUTOR_SPEC = executor_spec.BeamExecutorSpec(LcdExampleGenExecutor)
-
-
-class ArtExampleGenSpec(ComponentSpec):
-    PARAMETERS = _spec_parameters(ArtDataset)
-    INPUTS: Dict[str, ChannelParameter] = {}
-    OUTPUTS = {EXAMPLES_KEY: ChannelParameter(type=standard_artifacts.Examples)}
-
-
-class ArtExampleGenExecutor(_DatasetExecutor):
-    DATASET = ArtDataset
-
-
-class ArtExampleGen(_DatasetComponent):
-    """Associative retrieval queries; keyword arguments are ArtDataset's fields."""
-
-    DATASET = ArtDataset
-    SPEC_CLASS = ArtExampleGenSpec
-    EXECUTOR_SPEC = executor_spec.BeamExecutorSpec(ArtExampleGenExecutor)

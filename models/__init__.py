@@ -1,4 +1,6 @@
-"""Keras 3 Contextual RNNs: initial-state strategies, cells and the task models.
+"""Keras 3 Contextual RNNs: initial-state strategies, cells, and the Trainer's shared loop.
+
+The task models (LcdModel, ArtModel) live in their tasks' packages.
 
 The names below are imported on first use (tfx_seqgen.lazy): `errors` loads
 without Keras.
@@ -8,13 +10,11 @@ from tfx_seqgen import lazy
 
 _EXPORTS = {
     "STRATEGIES": "initial_state",
-    "ArtModel": "art_model",
     "ContextualRNN": "contextual_rnn",
     "FastWeightsCell": "fast_weights",
     "FastWeightsRNN": "fast_weights",
     "FreeState": "initial_state",
     "InitialState": "initial_state",
-    "LcdModel": "lcd_model",
     "LearnedDistributionState": "initial_state",
     "LearnedState": "initial_state",
     "StatefulStream": "contextual_rnn",

@@ -1,6 +1,7 @@
 """The model options a Trainer's custom_config may hold, checked before anything runs.
 
-`custom_config["model"]` holds keyword arguments of LcdModel or ArtModel.
+`custom_config["model"]` holds keyword arguments of a task's model class (a
+TaskModel; its OWN_OPTIONS are the options only it takes).
 The pipeline checks them when it is built (through TrainingConfig), so a
 typo such as `strategy=learned_distributon` or `units=-3` stops the run
 before data generation, not in the Trainer after it. The layers check their
@@ -14,17 +15,21 @@ import inspect
 import math
 from typing import Any, Dict, Tuple
 
-from tfx_seqgen.models.art_model import ArtModel
 from tfx_seqgen.models.cells import CELLS, cell_option_names
 from tfx_seqgen.models.initial_state import NOISE_KINDS, STRATEGIES
-from tfx_seqgen.models.lcd_model import LcdModel
 
-# Options one task's model has and the other's does not.
-TASK_OPTIONS = {
-    "lcd": ("context_every_step",),
-    "art": ("embedding_dim", "embedding_initializer", "head_units"),
-}
-MODEL_CLASSES = {"lcd": LcdModel, "art": ArtModel}
+SHARED_OPTIONS = (
+    "cell",
+    "units",
+    "num_layers",
+    "strategy",
+    "context_units",
+    "initial_scale",
+    "noise",
+    "noise_scale",
+    "unroll",
+    "cell_options",
+)
 # Keras's default for embeddings, and the paper's ART code's.
 EMBEDDING_INITIALIZERS = ("uniform", "zeros")
 
@@ -46,7 +51,7 @@ def _positive_number(value) -> bool:
 class ModelConfig:
     """Validated model options; a field is None where the model's own default applies."""
 
-    task: str
+    model_class: type
     cell: str | None = None
     units: int | None = None
     num_layers: int | None = None
@@ -63,27 +68,30 @@ class ModelConfig:
     head_units: int | None = None
 
     @classmethod
-    def from_options(cls, task: str, options: Dict[str, Any]) -> ModelConfig:
+    def from_options(
+        cls, model_class: type, options: Dict[str, Any], task: str | None = None
+    ) -> ModelConfig:
+        """Checked options of `model_class`; errors name `task` (default: the class)."""
         if not isinstance(options, dict):
             raise InvalidModelConfig(
                 f"model={options!r} is invalid; allowed: a dict of model options."
             )
-        allowed = cls.allowed(task)
+        allowed = cls.allowed(model_class)
         unknown = sorted(set(options) - set(allowed))
         if unknown:
             raise InvalidModelConfig(
-                f"model options {unknown} are unknown for task {task!r}; allowed: {list(allowed)}."
+                f"model options {unknown} are unknown for "
+                f"{f'task {task!r}' if task else model_class.__name__}; "
+                f"allowed: {list(allowed)}."
             )
         values = dict(options)
         if isinstance(values.get("context_units"), (list, tuple)):
             values["context_units"] = tuple(values["context_units"])
-        return cls(task=task, **values)
+        return cls(model_class=model_class, **values)
 
     @staticmethod
-    def allowed(task: str) -> tuple:
-        shared = ("cell", "units", "num_layers", "strategy", "context_units")
-        shared += ("initial_scale", "noise", "noise_scale", "unroll", "cell_options")
-        return shared + TASK_OPTIONS.get(task, ())
+    def allowed(model_class: type) -> tuple:
+        return SHARED_OPTIONS + tuple(getattr(model_class, "OWN_OPTIONS", ()))
 
     def __post_init__(self):
         rules = {
@@ -122,8 +130,7 @@ class ModelConfig:
             if value is not None and not valid(value):
                 raise InvalidModelConfig(f"model.{name}={value!r} is invalid; allowed: {allowed}.")
         if self.cell_options:
-            model_class = MODEL_CLASSES[self.task]
-            cell = self.cell or inspect.signature(model_class).parameters["cell"].default
+            cell = self.cell or inspect.signature(self.model_class).parameters["cell"].default
             unknown = sorted(set(self.cell_options) - set(cell_option_names(cell)))
             if unknown:
                 raise InvalidModelConfig(

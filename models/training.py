@@ -1,16 +1,16 @@
-"""The Trainer's `run_fn` for both tasks, configured by `custom_config`.
+"""The Trainer's loop for every task, configured by `custom_config`.
 
-custom_config keys: task ("lcd" | "art"), model (the LcdModel / ArtModel
-keyword arguments, strategy included), epochs, batch_size, learning_rate,
+custom_config keys: task (a registered task's name), model (the task
+model's keyword arguments, strategy included), epochs, batch_size, learning_rate,
 clip_norm (global norm, optional), decay_epochs (the learning rate falls
 linearly over that many last epochs, or all if fewer; 0, the default, keeps
 it constant), seed, stop_at_accuracy (ART, optional);
 for LCD also rollout_epochs, rollout_samples, rollout_learning_rate (the
-free-running phase after teacher forcing, see models.lcd_task),
+free-running phase after teacher forcing, see tasks.lcd.trainer),
 rollout_mean_path (also train the mean-h0 path's absolute error) and
 eval_samples (trajectories per example that the `evaluate` signature
 scores) and calibrate_band (fit the sampled band out of sample, see
-models.lcd_calibration).
+tasks.lcd.calibration).
 
 Speed switches, each on where it was measured to pay (benchmarks/
 pipeline_speed.py): cache_data (read the transformed splits once into memory
@@ -29,7 +29,6 @@ must divide both the training and the eval batch counts of an epoch (see
 from __future__ import annotations
 
 import csv
-import importlib
 import logging
 import os
 import time
@@ -294,16 +293,18 @@ def optimizer(config: TrainingConfig, learning_rate: float | None = None):
     )
 
 
-def run_fn(fn_args: tfx.components.FnArgs) -> None:
-    """TFX Trainer entry point: trains, then writes a SavedModel with all signatures."""
-    config = TrainingConfig.from_custom_config(dict(fn_args.custom_config or {}))
+def run_fn(fn_args: tfx.components.FnArgs, task) -> None:
+    """Trains `task`'s model as fn_args.custom_config says, then writes its SavedModel.
+
+    `task` is a tasks.Task (its `training_config`, `train` and `export`);
+    the Trainer reaches this through tasks.trainer_module.run_fn.
+    """
+    config = task.training_config(dict(fn_args.custom_config or {}))
     keras.utils.set_random_seed(config.seed)
     tft_output = tft.TFTransformOutput(fn_args.transform_output)
-    # Imported here: the task modules import this one.
-    task = importlib.import_module(f"tfx_seqgen.models.{config.task}_task")
     model, history = task.train(fn_args, tft_output, config)
     os.makedirs(fn_args.serving_model_dir, exist_ok=True)
-    task.export(model, tft_output, fn_args.serving_model_dir)
+    task.export(model, tft_output, fn_args.serving_model_dir, config)
     _log.info(
         "%s model (%s initial state) trained for %d epochs; exported to %s",
         config.task,

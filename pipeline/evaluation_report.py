@@ -9,7 +9,7 @@ from typing import Dict, List, Tuple
 import tensorflow_model_analysis as tfma
 from tensorflow_model_analysis.writers import eval_config_writer
 
-from tfx_seqgen.pipeline.evaluation import compared_metric
+from tfx_seqgen.components.evaluator import compared_metric
 
 # (output name, metric name) -> how the report calls it.
 LABELS = {

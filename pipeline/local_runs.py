@@ -6,17 +6,19 @@ import dataclasses
 import gc
 import logging
 import os
-from typing import List
+from typing import Any, Callable, List
 
 from apache_beam.utils import shared
 from ml_metadata.proto import metadata_store_pb2
 from tfx import v1 as tfx
 from tfx.orchestration import pipeline as tfx_pipeline
 
-from tfx_seqgen.pipeline import configs, evaluation_report, run_summary, trajectories
+from tfx_seqgen.pipeline import configs, evaluation_report, run_summary
 from tfx_seqgen.pipeline.pipeline import create_pipeline
 
 DEFAULT_RUNS_DIR = "runs"
+# (x0, period, seed, num_samples, steps) -> trajectories [B, num_samples, steps + 1]
+Generator = Callable[..., Any]
 _log = logging.getLogger(__name__)
 
 
@@ -62,14 +64,14 @@ def evaluation(run: LocalRun) -> evaluation_report.Evaluation:
     )
 
 
-def saved_model_generator(path: str) -> trajectories.Generator:
+def saved_model_generator(path: str) -> Generator:
     """The `generate` signature of a SavedModel, as a NumPy callable."""
     import tensorflow as tf
 
     return signature_generator(tf.saved_model.load(path).signatures["generate"])
 
 
-def signature_generator(signature) -> trajectories.Generator:
+def signature_generator(signature) -> Generator:
     """Any function with the `generate` signature's inputs, as a NumPy callable."""
     import tensorflow as tf
 

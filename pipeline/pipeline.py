@@ -1,4 +1,4 @@
-"""The tfx-seqgen pipeline: one definition for both tasks and every runner."""
+"""The tfx-seqgen pipeline: one definition for every task and every runner."""
 
 from __future__ import annotations
 
@@ -8,11 +8,13 @@ from typing import Any, Dict, List
 from ml_metadata.proto import metadata_store_pb2
 from tfx import v1 as tfx
 
+from tfx_seqgen import tasks
 from tfx_seqgen.components.pusher import ServingPusher
-from tfx_seqgen.pipeline import tasks
 from tfx_seqgen.pipeline.configs import baseline_params
+from tfx_seqgen.tasks import trainer_module
 
-RUN_FN = "tfx_seqgen.models.trainer_module.run_fn"
+# The Trainer takes its run_fn by module path, as TFX names it.
+RUN_FN = f"{trainer_module.__name__}.{trainer_module.run_fn.__name__}"
 
 
 def serving_model_dir(serving_dir: str, task: str) -> str:
@@ -27,7 +29,7 @@ def data_components(task: str, data_params: Dict[str, Any]) -> list:
     many models on its output.
     """
     record = tasks.get(task)
-    example_gen = tasks.resolve(record.example_gen)(**data_params)
+    example_gen = record.example_gen(**data_params)
     statistics_gen = tfx.components.StatisticsGen(examples=example_gen.outputs["examples"])
     schema_gen = tfx.components.SchemaGen(
         statistics=statistics_gen.outputs["statistics"], infer_feature_shape=True
@@ -64,10 +66,10 @@ def create_pipeline(
     `data_params` are the generator's keyword arguments, `training_params`
     the contextual Trainer's custom_config (the baseline's defaults to the
     same with strategy "zero") and `evaluation_params` the blessing's
-    thresholds (the task's evaluation defaults, see pipeline.tasks). All are checked here, so a bad
-    value fails before any component runs. A blessed model is pushed to
-    `<serving_dir>/<task>/<version>/` (default serving_dir:
-    `<pipeline_root>/serving`), where TF Serving can poll for it.
+    thresholds (the task's evaluation defaults, see tasks/<task>/evaluation.py).
+    All are checked here, so a bad value fails before any component runs. A
+    blessed model is pushed to `<serving_dir>/<task>/<version>/` (default
+    serving_dir: `<pipeline_root>/serving`), where TF Serving can poll for it.
     """
     baseline = baseline_training_params or baseline_params(training_params)
     record = tasks.get(task)

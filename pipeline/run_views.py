@@ -14,8 +14,9 @@ import numpy as np
 import pandas as pd
 import tensorflow as tf
 
-from tfx_seqgen.components.lcd_data import LcdDataset
-from tfx_seqgen.pipeline import evaluation_report, local_runs, run_summary, trajectories
+from tfx_seqgen.pipeline import evaluation_report, local_runs, run_summary
+from tfx_seqgen.tasks.lcd import view as trajectories
+from tfx_seqgen.tasks.lcd.data import LcdDataset
 
 TRAINERS = ("Trainer", "BaselineTrainer")
 MODEL_NAMES = {"Trainer": "contextual", "BaselineTrainer": "baseline (h0 = 0)"}

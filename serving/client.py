@@ -1,7 +1,7 @@
 """A client for models served by TF Serving (or the stand-in) over gRPC.
 
 `generate` has the contract of the SavedModel's `generate` signature, so
-pipeline.trajectories can draw from a served model as from a local one.
+tasks.lcd.view can draw from a served model as from a local one.
 Calls have a deadline; UNAVAILABLE (a server starting or restarting) is
 retried with backoff; any other failure raises ServingError with the
 server's own words, trimmed of TensorFlow's graph details.

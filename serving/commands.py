@@ -189,9 +189,9 @@ def serve_command(args: argparse.Namespace) -> int:
 
 
 def generate_command(args: argparse.Namespace) -> int:
-    from tfx_seqgen.components.lcd_data import LcdDataset
-    from tfx_seqgen.pipeline import trajectories
     from tfx_seqgen.serving.client import ServingClient
+    from tfx_seqgen.tasks.lcd import view as trajectories
+    from tfx_seqgen.tasks.lcd.data import LcdDataset
 
     with ServingClient(args.server, args.model_name, timeout=args.timeout) as client:
         dataset = LcdDataset(length=args.steps)

@@ -3,7 +3,8 @@ import re
 import numpy as np
 import pytest
 
-from tfx_seqgen.components import ArtDataset, InvalidParameterError
+from tfx_seqgen.components import InvalidParameterError
+from tfx_seqgen.tasks.art.data import ArtDataset
 
 
 def decode(arrays):

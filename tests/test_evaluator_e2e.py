@@ -8,8 +8,8 @@ import tensorflow as tf
 
 from tests.conftest import TINY_RUNS, run_after
 from tests.helpers import probe, read_examples
-from tfx_seqgen.pipeline import local_runs, tasks
-from tfx_seqgen.pipeline.blessing import check_params
+from tfx_seqgen import tasks
+from tfx_seqgen.pipeline import local_runs
 from tfx_seqgen.pipeline.evaluation_report import format_report
 from tfx_seqgen.pipeline.run_summary import SKIPPED, output_of
 
@@ -65,8 +65,7 @@ def test_metrics_are_what_the_models_score_on_the_eval_split(tiny_run):
 def test_blessing_is_recorded_and_follows_from_the_metrics(tiny_run):
     task, run = tiny_run
     result = local_runs.evaluation(run)
-    defaults = tasks.resolve(tasks.get(task).evaluation_defaults)
-    params = check_params(defaults, TINY_RUNS[task]["evaluation_overrides"])
+    params = tasks.get(task).evaluation_params(TINY_RUNS[task]["evaluation_overrides"])
     overall = {r.metric: r for r in result.rows if r.slice_name == "overall"}
     if task == "lcd":
         headline = overall["CRPS (sampled)"]

@@ -9,11 +9,13 @@ from tfx.proto import example_gen_pb2
 from tfx.types import artifact_utils, standard_artifacts
 
 from tests.helpers import read_examples
-from tfx_seqgen.components import ArtExampleGen, InvalidParameterError, LcdExampleGen
+from tfx_seqgen.components import InvalidParameterError
 from tfx_seqgen.components.example_gen import plan_shards, shard_path, write_shard
 from tfx_seqgen.errors import InvalidTrainingConfig
 from tfx_seqgen.pipeline import configs
 from tfx_seqgen.pipeline.pipeline import create_pipeline
+from tfx_seqgen.tasks.art.component import ArtExampleGen
+from tfx_seqgen.tasks.lcd.component import LcdExampleGen
 
 IN_MEMORY = ["--direct_running_mode=in_memory"]
 TWO_PROCESSES = ["--direct_running_mode=multi_processing", "--direct_num_workers=2"]

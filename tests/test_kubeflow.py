@@ -115,7 +115,7 @@ def test_compiled_job_has_every_component_in_the_image(compiled):
             assert all(arg in container["args"] for arg in BEAM_ARGS), node
     assert paths["Pusher"] == "tfx_seqgen.components.pusher.AtomicPushExecutor"
     code = module_paths(spec)
-    assert "tfx_seqgen.models.trainer_module.run_fn" in code and len(code) == 3
+    assert "tfx_seqgen.tasks.trainer_module.run_fn" in code and len(code) == 3
     for path in code:
         assert callable(resolves(path))
 

@@ -4,8 +4,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tfx_seqgen.models import LcdModel, lcd_calibration
-from tfx_seqgen.models.lcd_task import LcdServing
+from tfx_seqgen.tasks.lcd import calibration as lcd_calibration
+from tfx_seqgen.tasks.lcd.model import LcdModel
+from tfx_seqgen.tasks.lcd.signatures import LcdServing
 
 
 def test_held_out_periods_are_every_other_interior_training_period():
@@ -70,12 +71,12 @@ def test_generate_scales_each_samples_deviation_from_the_mean_path_per_step(step
     )
     x0, period = tf.constant([3.0, 2.0]), tf.constant([2.0, 1.0])
     seed = tf.constant([4, 5], tf.int64)
-    drawn = LcdServing(model, _Transform())._sample(x0, period, seed, 5, steps).numpy()
+    drawn = LcdServing(model, _Transform()).sample(x0, period, seed, 5, steps).numpy()
 
     model.band_scale = np.array([2.0, 0.5, 3.0], np.float32)
     served = LcdServing(model, _Transform())
-    calibrated = served._sample(x0, period, seed, 5, steps).numpy()
-    mean = served._rollout(x0, period, steps, sample=False).numpy()[:, None, :]
+    calibrated = served.sample(x0, period, seed, 5, steps).numpy()
+    mean = served.rollout(x0, period, steps, sample=False).numpy()[:, None, :]
     multipliers = np.array([2.0, 0.5, 3.0, 3.0, 3.0, 3.0])[:steps]  # the last one holds on
     np.testing.assert_allclose(calibrated[:, :, 0], drawn[:, :, 0])  # x0 stays x0
     np.testing.assert_allclose(

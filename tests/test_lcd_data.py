@@ -2,7 +2,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tfx_seqgen.components import InvalidParameterError, LcdDataset
+from tfx_seqgen.components import InvalidParameterError
+from tfx_seqgen.tasks.lcd.data import LcdDataset
 
 
 def reference_value(amplitude, t, decay_steps, period, alpha, beta):

@@ -10,17 +10,32 @@ import pytest
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 RUFF = os.path.join(os.path.dirname(sys.executable), "ruff")
 
-# Bottom to top: components/ and models/, then pipeline/, then serving/, then
-# the command line. A folder may import only from the layers below it.
+# Bottom to top: components/ and models/, then tasks/ (the registry and one
+# package per task), then pipeline/, then serving/, then the command line. A
+# folder may import only from the layers below it.
 FORBIDDEN = {
-    "components": ["tfx_seqgen.models", "tfx_seqgen.pipeline", "tfx_seqgen.serving"],
-    "models": ["tfx_seqgen.components", "tfx_seqgen.pipeline.configs", "tfx_seqgen.serving"],
+    "components": [
+        "tfx_seqgen.models",
+        "tfx_seqgen.tasks",
+        "tfx_seqgen.pipeline",
+        "tfx_seqgen.serving",
+    ],
+    "models": [
+        "tfx_seqgen.components",
+        "tfx_seqgen.tasks.lcd.model",
+        "tfx_seqgen.pipeline.configs",
+        "tfx_seqgen.serving",
+    ],
+    "tasks": ["tfx_seqgen.pipeline.local_runs", "tfx_seqgen.serving.demo", "tfx_seqgen.cli"],
+    "tasks/lcd": ["tfx_seqgen.pipeline.configs", "tfx_seqgen.serving.client"],
     "pipeline": ["tfx_seqgen.serving.client", "tfx_seqgen.cli"],
     "serving": ["tfx_seqgen.cli"],
 }
 ALLOWED = {
-    "pipeline": ["tfx_seqgen.models.training", "tfx_seqgen.components.lcd_data"],
-    "serving": ["tfx_seqgen.pipeline.trajectories", "tfx_seqgen.components.lcd_data"],
+    "tasks": ["tfx_seqgen.models.training", "tfx_seqgen.components.example_gen"],
+    "tasks/lcd": ["tfx_seqgen.models.scaling", "tfx_seqgen.components.evaluator"],
+    "pipeline": ["tfx_seqgen.models.training", "tfx_seqgen.tasks.lcd.data"],
+    "serving": ["tfx_seqgen.pipeline.local_runs", "tfx_seqgen.tasks.lcd.view"],
 }
 
 

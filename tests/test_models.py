@@ -364,7 +364,7 @@ def test_the_two_fast_weight_updates_differ():
 
 @pytest.mark.parametrize("strategy", ["zero", "learned"])
 def test_unrolled_and_xla_compiled_art_model_computes_the_same(strategy):
-    from tfx_seqgen.models.art_model import ArtModel
+    from tfx_seqgen.tasks.art.model import ArtModel
 
     tokens = RNG.integers(0, 20, (8, 11))
     digits = RNG.integers(0, 10, (8,))

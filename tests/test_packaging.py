@@ -45,7 +45,8 @@ def test_wheel_installs_tfx_seqgen_and_nothing_else_at_top_level(site):
     assert names == {"tfx_seqgen"}
     (dist_info,) = site.glob("tfx_seqgen-*.dist-info")
     assert (dist_info / "top_level.txt").read_text().split() == ["tfx_seqgen"]
-    assert (site / "tfx_seqgen" / "models" / "lcd_model.py").is_file()
+    assert (site / "tfx_seqgen" / "tasks" / "lcd" / "model.py").is_file()
+    assert (site / "tfx_seqgen" / "models" / "contextual_rnn.py").is_file()
     assert (site / "tfx_seqgen" / "pipeline" / "local_runs.py").is_file()
 
 
@@ -85,8 +86,8 @@ def test_our_code_and_the_templates_import_side_by_side(site, template_project):
 import models.model, pipeline.configs  # the template's own
 assert models.__file__.startswith({str(template_project)!r}), models.__file__
 assert not hasattr(pipeline.configs, "TASKS")
-from tfx_seqgen.components import LcdExampleGen
-from tfx_seqgen.models.trainer_module import run_fn
+from tfx_seqgen.tasks.lcd.component import LcdExampleGen
+from tfx_seqgen.tasks.trainer_module import run_fn
 from tfx_seqgen.pipeline import configs
 import tfx_seqgen
 assert tfx_seqgen.__file__.startswith({str(site)!r}), tfx_seqgen.__file__
@@ -104,7 +105,7 @@ from tfx import v1 as tfx
 
 import models.features  # the template's own packages, imported first
 import pipeline.configs
-from tfx_seqgen.components import LcdExampleGen
+from tfx_seqgen.tasks.lcd.component import LcdExampleGen
 from tfx_seqgen.pipeline.pipeline import RUN_FN, data_components
 
 assert models.features.__file__.startswith(sys.argv[2]), models.features.__file__

@@ -1,4 +1,4 @@
-"""preprocessing_fn for both tasks, run with tf.Transform's Beam implementation."""
+"""preprocessing_fn of each task, run with tf.Transform's Beam implementation."""
 
 import tempfile
 
@@ -7,14 +7,12 @@ import tensorflow as tf
 import tensorflow_transform.beam as tft_beam
 from tensorflow_transform.tf_metadata import dataset_metadata, schema_utils
 
-from tfx_seqgen.components import ArtDataset, LcdDataset
-from tfx_seqgen.models.preprocessing import (
-    SCALING_KEYS,
-    art_preprocessing_fn,
-    lcd_preprocessing_fn,
-    scale,
-    unscale,
-)
+from tfx_seqgen.models.scaling import scale, unscale
+from tfx_seqgen.tasks.art.data import ArtDataset
+from tfx_seqgen.tasks.art.preprocessing import preprocessing_fn as art_preprocessing_fn
+from tfx_seqgen.tasks.lcd.data import LcdDataset
+from tfx_seqgen.tasks.lcd.preprocessing import SCALING_KEYS
+from tfx_seqgen.tasks.lcd.preprocessing import preprocessing_fn as lcd_preprocessing_fn
 
 
 def analyze_and_transform(preprocessing_fn, rows, feature_spec):

@@ -7,7 +7,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tfx_seqgen.models import ArtModel, ContextualRNN, LcdModel, LearnedState
+from tfx_seqgen.models import ContextualRNN, LearnedState
+from tfx_seqgen.tasks.art.model import ArtModel
+from tfx_seqgen.tasks.lcd.model import LcdModel
 
 B, T = 6, 9
 RNG = np.random.default_rng(1)
@@ -294,7 +296,7 @@ def test_rollout_feeds_each_prediction_back_as_the_next_input(strategy):
 
 
 def test_free_running_training_lowers_the_rollout_crps_and_keeps_a_spread():
-    from tfx_seqgen.models.lcd_model import FreeRunning, crps_loss
+    from tfx_seqgen.tasks.lcd.model import FreeRunning, crps_loss
 
     # The weights' initializers draw from Keras's seed: fixed, so the outcome
     # does not depend on which tests ran before.
@@ -314,7 +316,7 @@ def test_free_running_training_lowers_the_rollout_crps_and_keeps_a_spread():
 
 
 def test_free_running_with_the_mean_path_puts_it_first_and_scores_its_error():
-    from tfx_seqgen.models.lcd_model import FreeRunning, anchored_crps_loss, crps_loss
+    from tfx_seqgen.tasks.lcd.model import FreeRunning, anchored_crps_loss, crps_loss
 
     model = LcdModel(units=8, context_units=[4], context_every_step=True, seed=2)
     free = FreeRunning(model, (1.0, 0.0), steps=4, samples=3, mean_path=True)

@@ -7,7 +7,7 @@ import pytest
 
 from tests.conftest import TINY_RUNS
 from tests.helpers import probe
-from tfx_seqgen.models.training_config import TrainingConfig
+from tfx_seqgen import tasks
 from tfx_seqgen.pipeline import run_views
 from tfx_seqgen.serving import demo
 
@@ -91,7 +91,7 @@ def test_signatures_work_with_tensorflow_alone(trained, trainer):
 @pytest.mark.parametrize("tiny_run", ["lcd"], indirect=True)
 def test_trained_generator_draws_trajectories_for_every_eval_period(trained):
     _, run, _ = trained
-    report = demo.show_trajectories(run)
+    report = demo.show_trajectories(run, tasks.get("lcd").closing_view)
     for period in run.data_params.get("eval_periods", [1.0, 2.0, 3.0, 4.0]):
         assert f"{period:>6.2f} " in report
     assert os.path.getsize(os.path.join(run.pipeline_root, "trajectories.png")) > 1000
@@ -100,7 +100,7 @@ def test_trained_generator_draws_trajectories_for_every_eval_period(trained):
 @pytest.mark.parametrize(
     "change,message",
     [
-        ({"task": "weather"}, "task='weather' is invalid"),
+        ({"task": "weather"}, "task='weather' is unknown; allowed: lcd, art"),
         ({"epochs": 0}, "epochs=0 is invalid; allowed: an integer at least 1"),
         ({"learning_rate": -1.0}, "learning_rate=-1.0 is invalid"),
         ({"clip_norm": 0.0}, "clip_norm=0.0 is invalid"),
@@ -127,4 +127,4 @@ def test_trained_generator_draws_trajectories_for_every_eval_period(trained):
 def test_bad_training_config_is_refused_by_name(change, message):
     config = {"task": "lcd", "model": {}, **change}
     with pytest.raises(ValueError, match=message.replace("[", r"\[").replace("]", r"\]")):
-        TrainingConfig.from_custom_config(config)
+        tasks.get(config["task"]).training_config(config)

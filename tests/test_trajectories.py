@@ -2,8 +2,8 @@
 
 import numpy as np
 
-from tfx_seqgen.components import LcdDataset
-from tfx_seqgen.pipeline import trajectories
+from tfx_seqgen.tasks.lcd import view as trajectories
+from tfx_seqgen.tasks.lcd.data import LcdDataset
 
 
 def test_truth_reproduces_a_generated_record_from_its_first_value():

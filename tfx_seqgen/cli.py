@@ -11,9 +11,10 @@ import sys
 import warnings
 from typing import List
 
+from tfx_seqgen import tasks
 from tfx_seqgen.components.validation import InvalidParameterError
 from tfx_seqgen.errors import InvalidTrainingConfig, ServingError
-from tfx_seqgen.pipeline import configs, tasks
+from tfx_seqgen.pipeline import configs
 from tfx_seqgen.serving.commands import add_commands
 
 
@@ -196,7 +197,9 @@ def _run(args: argparse.Namespace) -> int:
     )
     view = tasks.get(args.task).closing_view
     if view:
-        print("\n" + tasks.resolve(view)(result))
+        from tfx_seqgen.serving.demo import show_trajectories
+
+        print("\n" + show_trajectories(result, view))
     return 0
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import string
+from typing import ClassVar
 
 import numpy as np
 
@@ -28,6 +29,9 @@ SEPARATOR = "??"
 @dataclasses.dataclass(frozen=True)
 class ArtDataset:
     """Parameters of an ART dataset; invalid values fail on construction."""
+
+    # The component that writes it, as errors name it.
+    COMPONENT: ClassVar[str] = COMPONENT
 
     num_pairs: int = 4
     alphabet: str = string.ascii_lowercase

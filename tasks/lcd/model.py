@@ -22,6 +22,9 @@ from tfx_seqgen.models.task_model import TaskModel
 
 @keras.saving.register_keras_serializable(package="seqgen")
 class LcdModel(TaskModel):
+    # Options of this model beyond TaskModel's (see models.model_config).
+    OWN_OPTIONS = ("context_every_step",)
+
     def __init__(
         self,
         cell: str = "lstm",

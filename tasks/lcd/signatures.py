@@ -1,4 +1,4 @@
-"""LCD in the Trainer: training, and the SavedModel's serving signatures.
+"""The LCD SavedModel: the model, the transform, and its serving signatures.
 
 Signatures (the same for the contextual model and the baseline):
 - serving_default(examples): serialized tf.Example -> teacher-forced
@@ -23,22 +23,14 @@ Signatures (the same for the contextual model and the baseline):
 
 from __future__ import annotations
 
-import logging
-import os
-
 import keras
-import numpy as np
 import tensorflow as tf
 import tensorflow_transform as tft
 
-from tfx_seqgen.errors import InvalidTrainingConfig
-from tfx_seqgen.models import lcd_calibration, sample_scores, stateless_random
-from tfx_seqgen.models.lcd_model import FreeRunning, LcdModel, anchored_crps_loss, crps_loss
-from tfx_seqgen.models.preprocessing import SCALING_KEYS, scale, unscale
-from tfx_seqgen.models.training import TrainingData, fit, optimizer
+from tfx_seqgen.models import sample_scores, stateless_random
+from tfx_seqgen.models.scaling import scale, unscale
 from tfx_seqgen.models.training_config import TrainingConfig
-
-_log = logging.getLogger(__name__)
+from tfx_seqgen.tasks.lcd.preprocessing import SCALING_KEYS
 
 MAX_SAMPLES = 1000
 MAX_STEPS = 1000
@@ -55,169 +47,6 @@ def to_model(features):
         "period": features["period_scaled"],
     }
     return inputs, features["delta_scaled"]
-
-
-def compiled_model(config: TrainingConfig, tft_output: tft.TFTransformOutput) -> keras.Model:
-    """The model `train` fits, compiled as it compiles it."""
-    del tft_output  # LCD needs nothing from the transform to build its model
-    model = LcdModel(seed=config.seed, **config.model)
-    model.compile(
-        optimizer=optimizer(config),
-        loss="mse",
-        jit_compile=config.jit_compile_for(model.options["cell"]),
-    )
-    return model
-
-
-def to_rollout(features):
-    """Transformed features -> (LcdModel inputs, scaled x(1..n)): FreeRunning's data."""
-    inputs, _ = to_model(features)
-    scaling = features["scaling"]
-    return inputs, scale(features["x_target"], scaling[:, :1], scaling[:, 1:2])
-
-
-def rollout_increment(scaling: dict) -> tuple:
-    """(a, b): a scaled delta d moves scaled x by a * d + b."""
-    x_span = scaling["x_max"] - scaling["x_min"]
-    return (
-        (scaling["delta_max"] - scaling["delta_min"]) / x_span,
-        (scaling["delta_max"] + scaling["delta_min"]) / x_span,
-    )
-
-
-def train(fn_args, tft_output: tft.TFTransformOutput, config: TrainingConfig):
-    """Teacher forcing for `epochs`, free running for `rollout_epochs`, then calibration.
-
-    The free-running phase trains on what `generate` does: trajectories
-    rolled out from x0 on the model's own predictions, `rollout_samples` per
-    example (one for a deterministic h0), scored by CRPS against the truth.
-    With `calibrate_band`, a model whose h0 is random gets the per-step band
-    multipliers of models.lcd_calibration (a second, fold model is trained
-    for them). Returns (model, history); the free-running phase's metrics
-    are in the history with a `rollout_` prefix.
-    """
-    name = _model_name(config)
-    data = TrainingData(fn_args, tft_output, config)
-    model, history = _train_model(data, name)
-    if config.calibrate_band and model.rnn.strategy.samples_h0:
-        model.band_scale = _calibrate(data, name)
-        _log.info("%s: band multipliers per step %s", name, np.round(model.band_scale, 3))
-    return model, history
-
-
-def _model_name(config: TrainingConfig) -> str:
-    """How logs name a model: the task and its initial-state strategy."""
-    return f"lcd/{config.model.get('strategy', 'learned_distribution')}"
-
-
-def _train_model(data: TrainingData, name: str, held_out=(), logs=""):
-    """One model through both phases; `held_out` scaled periods are left out of training.
-
-    TensorBoard logs go to the `logs` subdirectory of model_run (the free-running
-    phase's to `free_running/` under it).
-    """
-    config, tft_output = data.config, data.tft_output
-    model = compiled_model(config, tft_output)
-    periods = tf.constant(held_out, tf.float32)
-
-    def keep(features):
-        gap = tf.abs(tf.cast(features["period_scaled"], tf.float32)[:, None] - periods[None])
-        return tf.reduce_all(gap > 1e-4, axis=1)
-
-    def fit_on(trained, to, label, **options):
-        def split(name, shuffle):
-            return data.dataset(name, shuffle, to, keep if held_out else None)
-
-        return fit(
-            trained,
-            split("train", True),
-            split("eval", False),
-            config,
-            data.fn_args,
-            label,
-            **options,
-        )
-
-    history = fit_on(model, to_model, name, phase=logs)
-    if config.rollout_epochs:
-        steps = tft_output.transformed_feature_spec()["x_target"].shape[0]
-        random_h0 = model.rnn.strategy.samples_h0
-        samples = config.rollout_samples if random_h0 else 1
-        anchored = config.rollout_mean_path and random_h0
-        free = FreeRunning(
-            model, rollout_increment(_scaling(tft_output)), steps, samples, mean_path=anchored
-        )
-        free.compile(
-            optimizer=optimizer(config, config.rollout_learning_rate),
-            loss=anchored_crps_loss if anchored else crps_loss,
-        )
-        rollout = fit_on(
-            free,
-            to_rollout,
-            f"{name} free-running",
-            epochs=config.rollout_epochs,
-            phase=os.path.join(logs, "free_running"),
-        )
-        history.history.update({f"rollout_{k}": v for k, v in rollout.history.items()})
-    return model, history
-
-
-def _calibrate(data: TrainingData, name: str) -> np.ndarray:
-    """Band multipliers from a fold model trained without every other interior period."""
-    fold, x, period = train_fold(data, name)
-    serving = LcdServing(fold, data.tft_output)
-    return lcd_calibration.band_scale(
-        serving._sample, lambda *a: serving._rollout(*a, sample=False), x, period
-    )
-
-
-def train_fold(data: TrainingData, name: str) -> tuple:
-    """A model trained by the same recipe without every other interior training period.
-
-    Returns (fold model, the held-out training sequences x [N, T + 1] in
-    original units, their periods [N]): what the model can be judged on
-    without the eval periods.
-    """
-    config, tft_output = data.config, data.tft_output
-    s = _scaling(tft_output)
-    features = data.features("train")
-    period = unscale(features["period_scaled"], s["period_min"], s["period_max"])
-    held_out = lcd_calibration.held_out_periods(np.round(period, 6))
-    if not held_out:
-        raise InvalidTrainingConfig(
-            f"A fold model (calibrate_band=True) needs at least 3 training periods, to hold "
-            f"one out between two others; the data has "
-            f"{sorted(set(np.round(period, 6)))}. Add periods or set calibrate_band=False."
-        )
-    _log.info("%s: training a fold model without periods %s", name, held_out)
-    scaled = [float(v) for v in scale(np.float32(held_out), s["period_min"], s["period_max"])]
-    # The fold starts from the seed's state, not from wherever training left the
-    # global generators, so the band depends on the seed alone.
-    keras.utils.set_random_seed(config.seed)
-    fold, _ = _train_model(data, f"{name} fold", held_out=scaled, logs="calibration_fold")
-    rows = np.isin(np.round(period, 6), held_out)
-    x0 = unscale(features["x_scaled"][rows, :1], s["x_min"], s["x_max"])
-    return fold, np.concatenate([x0, features["x_target"][rows]], axis=1), period[rows]
-
-
-def held_out_rollout_mse(fn_args, tft_output: tft.TFTransformOutput, config) -> dict:
-    """{held-out period: the fold model's mean-path rollout MSE there}, in original units.
-
-    A way to compare recipes on training data alone: how well a model trained
-    this way generates at periods its training did not see.
-    """
-    data = TrainingData(fn_args, tft_output, config)
-    fold, x, period = train_fold(data, _model_name(config))
-    serving = LcdServing(fold, tft_output)
-    x0, periods = tf.constant(x[:, 0], tf.float32), tf.constant(period, tf.float32)
-    path = serving._rollout(x0, periods, x.shape[1] - 1, sample=False).numpy()
-    error = ((path - x[:, 1:]) ** 2).mean(axis=1)
-    rounded = np.round(period, 6)
-    return {float(p): float(error[rounded == p].mean()) for p in sorted(set(rounded))}
-
-
-def _scaling(tft_output: tft.TFTransformOutput) -> dict:
-    return scaling_constants(tft_output.transform_features_layer(), tft_output.raw_feature_spec())
 
 
 def scaling_constants(tft_layer, raw_feature_spec) -> dict:
@@ -257,7 +86,7 @@ class LcdServing(tf.Module):
         predictions = self.model(inputs)
         delta = unscale(predictions, self.scaling["delta_min"], self.scaling["delta_max"])
         x = tf.cast(raw["x"], tf.float32)
-        rollout = self._rollout(
+        rollout = self.rollout(
             x[:, 0], tf.cast(raw["period"], tf.float32)[:, 0], tf.shape(x)[1] - 1, sample=False
         )
         return {
@@ -275,7 +104,7 @@ class LcdServing(tf.Module):
         seed = tf.strings.to_hash_bucket_fast(examples, 2**62)
         steps = tf.shape(x)[1] - 1
         period = tf.cast(raw["period"], tf.float32)[:, 0]
-        samples = self._sample(x[:, 0], period, seed, self.eval_samples, steps)[:, :, 1:]
+        samples = self.sample(x[:, 0], period, seed, self.eval_samples, steps)[:, :, 1:]
         truth = x[:, 1:]
         return {
             **outputs,
@@ -313,7 +142,7 @@ class LcdServing(tf.Module):
             num_samples, steps = tf.identity(num_samples), tf.identity(steps)
         s = self.scaling
         return {
-            "trajectories": self._sample(x0, period, seed, num_samples, steps),
+            "trajectories": self.sample(x0, period, seed, num_samples, steps),
             # Per row: whether the training split held such an x0 and period.
             # Outside, the model extrapolates and its band means little.
             "in_training_range": (x0 >= s["x0_min"])
@@ -322,7 +151,7 @@ class LcdServing(tf.Module):
             & (period <= s["period_max"]),
         }
 
-    def _sample(self, x0, period, seed, num_samples, steps):
+    def sample(self, x0, period, seed, num_samples, steps):
         """Trajectories [B, num_samples, steps + 1] starting at x0, one h0 draw each."""
         batch = tf.shape(x0)[0]
         # Row b * num_samples + k is sample k of request row b.
@@ -330,10 +159,10 @@ class LcdServing(tf.Module):
         row_seeds = stateless_random.combine(tf.repeat(seed, num_samples), sample_number)
         x0_rows = tf.repeat(x0, num_samples)
         period_rows = tf.repeat(period, num_samples)
-        future = self._rollout(x0_rows, period_rows, steps, sample=True, seed=row_seeds)
+        future = self.rollout(x0_rows, period_rows, steps, sample=True, seed=row_seeds)
         if self.band_scale is not None:
             # Calibrated: each sample's deviation from the mean-h0 path, scaled per step.
-            mean = tf.repeat(self._rollout(x0, period, steps, sample=False), num_samples, axis=0)
+            mean = tf.repeat(self.rollout(x0, period, steps, sample=False), num_samples, axis=0)
             future = mean + self._band_scale(steps) * (future - mean)
         trajectories = tf.concat([x0_rows[:, None], future], axis=1)
         return tf.reshape(trajectories, [batch, num_samples, steps + 1])
@@ -344,7 +173,7 @@ class LcdServing(tf.Module):
         extra = tf.fill([tf.maximum(steps - known, 0)], self.band_scale[-1])
         return tf.concat([self.band_scale, extra], axis=0)[:steps]
 
-    def _rollout(self, x0, period, steps, sample: bool, seed=None):
+    def rollout(self, x0, period, steps, sample: bool, seed=None):
         """Free-running x(1..steps) [rows, steps]: each prediction is the next input.
 
         With sample=False the distribution strategy starts from its mean h0,
@@ -435,6 +264,12 @@ def _checks(x0, period, seed, num_samples, steps, x0_min) -> list:
     return [check for check in checks if check is not None]
 
 
-def export(model: keras.Model, tft_output: tft.TFTransformOutput, directory: str) -> None:
-    serving = LcdServing(model, tft_output)
+def export(
+    model: keras.Model,
+    tft_output: tft.TFTransformOutput,
+    directory: str,
+    config: TrainingConfig,
+) -> None:
+    """Writes the SavedModel; its `evaluate` signature draws `config.eval_samples`."""
+    serving = LcdServing(model, tft_output, eval_samples=config.eval_samples)
     tf.saved_model.save(serving, directory, signatures=serving.signatures())

@@ -1,4 +1,4 @@
-"""ART in the Trainer: training, and the SavedModel's serving signatures.
+"""The ART SavedModel: the model, the transform, and its serving signatures.
 
 Signatures (the same for the contextual model and the baseline):
 - serving_default(examples): serialized tf.Example -> `probabilities` [B, 10]
@@ -14,38 +14,7 @@ import keras
 import tensorflow as tf
 import tensorflow_transform as tft
 
-from tfx_seqgen.models.art_model import ArtModel
-from tfx_seqgen.models.preprocessing import ART_OOV_BUCKETS, ART_VOCABULARY
-from tfx_seqgen.models.training import TrainingData, fit, optimizer
 from tfx_seqgen.models.training_config import TrainingConfig
-
-
-def to_model(features):
-    return features["tokens"], features["label"]
-
-
-def compiled_model(config: TrainingConfig, tft_output: tft.TFTransformOutput) -> keras.Model:
-    """The model `train` fits, compiled as it compiles it; the vocabulary sets its size."""
-    vocab_size = tft_output.vocabulary_size_by_name(ART_VOCABULARY) + ART_OOV_BUCKETS
-    model = ArtModel(vocab_size=vocab_size, seed=config.seed, **config.model)
-    model.compile(
-        optimizer=optimizer(config),
-        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-        metrics=["accuracy"],
-        jit_compile=config.jit_compile_for(model.options["cell"]),
-    )
-    return model
-
-
-def train(fn_args, tft_output: tft.TFTransformOutput, config: TrainingConfig):
-    model = compiled_model(config, tft_output)
-    data = TrainingData(fn_args, tft_output, config)
-    train_data, eval_data = (
-        data.dataset("train", True, to_model),
-        data.dataset("eval", False, to_model),
-    )
-    name = f"art/{config.model.get('strategy', 'learned')}"
-    return model, fit(model, train_data, eval_data, config, fn_args, name)
 
 
 class ArtServing(tf.Module):
@@ -104,6 +73,12 @@ class ArtServing(tf.Module):
         }
 
 
-def export(model: keras.Model, tft_output: tft.TFTransformOutput, directory: str) -> None:
+def export(
+    model: keras.Model,
+    tft_output: tft.TFTransformOutput,
+    directory: str,
+    config: TrainingConfig,
+) -> None:
+    del config  # ART's signatures take nothing from the training settings
     serving = ArtServing(model, tft_output)
     tf.saved_model.save(serving, directory, signatures=serving.signatures())

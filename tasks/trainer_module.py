@@ -1,4 +1,4 @@
-"""The Trainer's module: what its `run_fn` path names.
+"""The Trainer's module: what its `run_fn` path names, for every task.
 
 TFX re-imports (reloads) the module a `run_fn` path names each time a Trainer
 runs in a process. Keeping that module this thin means the reload never
@@ -12,7 +12,9 @@ from tfx import v1 as tfx
 
 
 def run_fn(fn_args: tfx.components.FnArgs) -> None:
-    """TFX Trainer entry point: see models.training.run_fn."""
+    """TFX Trainer entry point: the custom_config's task trains and exports its model."""
+    from tfx_seqgen import tasks
     from tfx_seqgen.models import training
 
-    training.run_fn(fn_args)
+    custom_config = dict(fn_args.custom_config or {})
+    training.run_fn(fn_args, tasks.get(str(custom_config.get("task"))))

@@ -25,6 +25,10 @@ NUM_DIGITS = 10
 
 @keras.saving.register_keras_serializable(package="seqgen")
 class ArtModel(TaskModel):
+    # Options of this model beyond TaskModel's (see models.model_config);
+    # vocab_size comes from the transform, not from the config.
+    OWN_OPTIONS = ("embedding_dim", "embedding_initializer", "head_units")
+
     def __init__(
         self,
         vocab_size: int,

@@ -1,4 +1,4 @@
-"""Generated LCD trajectories against the truth: numbers and a plot.
+"""Generated LCD trajectories against the truth: numbers, a plot, the demo's closing view.
 
 The generator is any callable with the `generate` signature's contract, so
 the same code serves a SavedModel loaded in-process today and a TF Serving
@@ -8,12 +8,13 @@ client tomorrow.
 from __future__ import annotations
 
 import dataclasses
+import os
 from typing import Callable, List, Sequence
 
 import numpy as np
 
-from tfx_seqgen.components.lcd_data import LcdDataset
 from tfx_seqgen.models import sample_scores
+from tfx_seqgen.tasks.lcd.data import LcdDataset
 
 # (x0, period, seed, num_samples, steps) -> trajectories [B, num_samples, steps + 1]
 Generator = Callable[[np.ndarray, np.ndarray, np.ndarray, int, int], np.ndarray]
@@ -115,3 +116,15 @@ def plot(results: List[PeriodResult], path: str | None = None):
     figure.savefig(path, dpi=110)
     plt.close(figure)
     return path
+
+
+def eval_period_report(generate: Generator, run) -> str:
+    """The demo's closing view: 100 trajectories from x0 = 3 at each eval period of a run.
+
+    `run` is a pipeline.local_runs.LocalRun; the plot goes to
+    `<pipeline root>/trajectories.png`.
+    """
+    dataset = LcdDataset(**run.data_params)
+    results = generate_per_period(generate, dataset, dataset.eval_periods)
+    path = plot(results, os.path.join(run.pipeline_root, "trajectories.png"))
+    return f"x0 = 3.0, 100 samples per period:\n{format_table(results)}\nPlot: {path}"

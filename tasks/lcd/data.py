@@ -13,7 +13,7 @@ contract condition on that first observed value.
 from __future__ import annotations
 
 import dataclasses
-from typing import Sequence
+from typing import ClassVar, Sequence
 
 import numpy as np
 
@@ -33,6 +33,9 @@ COMPONENT = "LcdExampleGen"
 @dataclasses.dataclass(frozen=True)
 class LcdDataset:
     """Parameters of an LCD dataset; invalid values fail on construction."""
+
+    # The component that writes it, as errors name it.
+    COMPONENT: ClassVar[str] = COMPONENT
 
     train_periods: Sequence[float] = (0.5, 1.5, 2.5, 3.5, 4.5)
     eval_periods: Sequence[float] = (1.0, 2.0, 3.0, 4.0)
