@@ -1,20 +1,19 @@
-"""The Evaluator's machinery shared by tasks: TFMA thresholds and the blessing's checks.
+"""The Evaluator's machinery shared by tasks: TFMA thresholds and the blessing's schema.
 
 A task's evaluation module (tasks/<task>/evaluation.py) builds its
 tfma.EvalConfig from these: the blessing (overall slice only) asks the
 headline metric to beat the baseline's by `min_improvement` (a relative
 margin; 0 means any strict win) and absolute sanity bounds to hold, so a
-pair of broken models cannot bless each other. The checks need neither TFX
+pair of broken models cannot bless each other. The schema needs neither TFX
 nor TFMA, so `seqgen run` refuses a bad threshold before it imports them.
 """
 
 from __future__ import annotations
 
 import json
-import math
-from typing import TYPE_CHECKING, Any, Dict, Tuple
+from typing import TYPE_CHECKING, ClassVar, Dict, Tuple
 
-from tfx_seqgen.components.validation import InvalidParameterError
+from tfx_seqgen.schema import Schema, number
 
 if TYPE_CHECKING:
     import tensorflow_model_analysis as tfma
@@ -65,40 +64,11 @@ def bounded(bound: Dict[str, float]) -> tfma.MetricThreshold:
     return tfma.MetricThreshold(value_threshold=tfma.GenericValueThreshold(**bound))
 
 
-def check_params(
-    defaults: Dict[str, Any],
-    params: Dict[str, Any],
-    choices: Dict[str, Tuple[str, ...]] | None = None,
-) -> Dict[str, Any]:
-    """A task's `defaults` updated with `params`; bad names or values are refused.
+class Blessing(Schema):
+    """The blessing's parameters every task has; a task's schema adds its bounds."""
 
-    Every parameter is a finite number (`*_coverage` in (0, 1)) except those
-    in `choices`, which take one of the names listed there.
-    """
-    choices = choices or {}
-    unknown = sorted(set(params) - set(defaults))
-    if unknown:
-        raise InvalidParameterError(
-            "Evaluator", unknown[0], params[unknown[0]], f"one of {sorted(defaults)}"
-        )
-    merged = {**defaults, **params}
-    for name, value in merged.items():
-        if name in choices:
-            if value not in choices[name]:
-                raise InvalidParameterError(
-                    "Evaluator", name, value, f"one of {', '.join(choices[name])}"
-                )
-            continue
-        number = isinstance(value, (int, float)) and not isinstance(value, bool)
-        if not number or not math.isfinite(value):
-            raise InvalidParameterError("Evaluator", name, value, "a finite number")
-        if name.endswith("_coverage") and not 0 < value < 1:
-            raise InvalidParameterError("Evaluator", name, value, "a number in (0, 1)")
-    if "min_coverage" in merged and merged["min_coverage"] > merged["max_coverage"]:
-        raise InvalidParameterError(
-            "Evaluator",
-            "min_coverage",
-            merged["min_coverage"],
-            f"a number at most max_coverage={merged['max_coverage']!r}",
-        )
-    return merged
+    OWNER: ClassVar[str] = "Evaluator"
+
+    min_improvement: float = number(
+        0.0, doc="relative margin by which the headline must beat the baseline's (0: any win)"
+    )

@@ -23,7 +23,6 @@ runner.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import logging
 import os
@@ -101,8 +100,11 @@ def write_shard(shard: tuple, dataset: Any, temporary_dir: str) -> None:
 
 
 def _list_fields(dataset_class: type) -> List[str]:
-    hints = typing.get_type_hints(dataset_class)
-    return [f.name for f in dataclasses.fields(dataset_class) if typing.get_origin(hints[f.name])]
+    return [
+        name
+        for name, field in dataset_class.model_fields.items()
+        if typing.get_origin(field.annotation) in (list, tuple)
+    ]
 
 
 def spec_parameters(dataset_class: type) -> Dict[str, ExecutionParameter]:
@@ -111,23 +113,22 @@ def spec_parameters(dataset_class: type) -> Dict[str, ExecutionParameter]:
     MLMD stores no lists, so list fields travel as JSON text: that way they
     are recorded with the execution and take part in the cache key.
     """
-    hints = typing.get_type_hints(dataset_class)
     lists = _list_fields(dataset_class)
     return {
-        f.name: ExecutionParameter(type=str if f.name in lists else hints[f.name])
-        for f in dataclasses.fields(dataset_class)
+        name: ExecutionParameter(type=str if name in lists else field.annotation)
+        for name, field in dataset_class.model_fields.items()
     }
 
 
 def _to_exec_properties(dataset: Any) -> Dict[str, Any]:
-    properties = dataclasses.asdict(dataset)
+    properties = dataset.model_dump()
     for name in _list_fields(type(dataset)):
-        properties[name] = json.dumps(properties[name])
+        properties[name] = json.dumps(list(properties[name]))
     return properties
 
 
 def _from_exec_properties(dataset_class: type, properties: Dict[str, Any]) -> Any:
-    params = {f.name: properties[f.name] for f in dataclasses.fields(dataset_class)}
+    params = {name: properties[name] for name in dataset_class.model_fields}
     for name in _list_fields(dataset_class):
         params[name] = json.loads(params[name])
     return dataset_class(**params)
@@ -181,12 +182,13 @@ class DatasetExecutor(base_beam_executor.BaseBeamExecutor):
 
 
 class DatasetComponent(base_beam_component.BaseBeamComponent):
-    """Builds its spec from a validated dataset, so bad values fail at build time."""
+    """Builds its spec from a validated dataset (a tfx_seqgen.schema.Schema), so bad
+    values fail at build time."""
 
     DATASET: ClassVar[type]
 
     def __init__(self, **params: Any):
-        dataset = build_dataset(self.__class__.__name__, self.DATASET, params)
+        dataset = build_dataset(self.DATASET, params)
         super().__init__(
             spec=self.SPEC_CLASS(
                 examples=types.Channel(type=standard_artifacts.Examples),

@@ -12,9 +12,8 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
-from typing import Any, Callable, Dict, Tuple
+from typing import Any, Callable, Dict
 
-from tfx_seqgen.components.evaluator import check_params
 from tfx_seqgen.components.validation import build_dataset
 
 
@@ -28,7 +27,7 @@ def resolve(path: str) -> Any:
 @dataclasses.dataclass(frozen=True)
 class Task:
     name: str
-    # The data's parameters: a dataclass checked on construction (no TFX needed).
+    # The data's parameters: a tfx_seqgen.schema.Schema (no TFX needed).
     dataset: type
     # (keyword parameters) -> the data component (a DatasetComponent or any
     # ExampleGen-like TFX component with an `examples` output).
@@ -42,9 +41,8 @@ class Task:
     # (model, tft_output, directory, TrainingConfig) -> None.
     train: Callable[..., Any]
     export: Callable[..., None]
-    # The blessing's parameters with their defaults; parameters that take a name.
-    evaluation_defaults: Dict[str, Any]
-    evaluation_choices: Dict[str, Tuple[str, ...]]
+    # The blessing's parameters: a Schema (components.evaluator.Blessing) with defaults.
+    evaluation: type
     # checked blessing parameters -> tfma.EvalConfig
     build_eval_config: Callable[[Dict[str, Any]], Any]
     # Named configs: {config: data parameters} and {config: Trainer settings}.
@@ -58,28 +56,22 @@ class Task:
 
     def build_dataset(self, data_params: Dict[str, Any]) -> Any:
         """The task's dataset from keyword parameters; a bad one is refused, naming it."""
-        return build_dataset(self.dataset.COMPONENT, self.dataset, data_params)
+        return build_dataset(self.dataset, data_params)
 
     def training_config(self, params: Dict[str, Any]):
         """The Trainer's custom_config as a checked TrainingConfig of this task."""
-        from tfx_seqgen.errors import InvalidTrainingConfig
-        from tfx_seqgen.models.model_config import InvalidModelConfig, ModelConfig
-        from tfx_seqgen.models.training_config import TrainingConfig  # imports Keras
+        from tfx_seqgen.models.model_config import check_options  # imports Keras
+        from tfx_seqgen.models.training_config import TrainingConfig
 
-        config = TrainingConfig.from_custom_config(params)
+        config = TrainingConfig(**params)
         if config.task != self.name:
-            raise InvalidTrainingConfig(
-                f"Trainer custom_config: task={config.task!r} is invalid; allowed: {self.name!r}."
-            )
-        try:
-            ModelConfig.from_options(self.model_class(), config.model, self.name)
-        except InvalidModelConfig as error:
-            raise InvalidTrainingConfig(f"Trainer custom_config: {error}") from None
+            raise TrainingConfig.error("task", config.task, repr(self.name))
+        check_options(self.model_class(), config.model)
         return config
 
     def evaluation_params(self, params: Dict[str, Any] | None = None) -> Dict[str, Any]:
         """The blessing's defaults updated by `params`, checked."""
-        return check_params(self.evaluation_defaults, params or {}, self.evaluation_choices)
+        return self.evaluation(**(params or {})).model_dump()
 
     def check(
         self,

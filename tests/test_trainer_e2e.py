@@ -105,7 +105,7 @@ def test_trained_generator_draws_trajectories_for_every_eval_period(trained):
         ({"learning_rate": -1.0}, "learning_rate=-1.0 is invalid"),
         ({"clip_norm": 0.0}, "clip_norm=0.0 is invalid"),
         ({"stop_at_accuracy": 1.5}, "stop_at_accuracy=1.5 is invalid"),
-        ({"epoch": 3}, "unknown keys ['epoch']"),
+        ({"epoch": 3}, "epoch=3 is invalid; allowed: one of the parameters task, model, epochs"),
         ({"decay_epochs": -1}, "decay_epochs=-1 is invalid; allowed: an integer at least 0"),
         ({"decay_epochs": 2.5}, "decay_epochs=2.5 is invalid; allowed: an integer at least 0"),
         ({"jit_compile": "yes"}, "jit_compile='yes' is invalid; allowed: None"),

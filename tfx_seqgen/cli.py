@@ -40,6 +40,21 @@ def _nest(assignments: list) -> dict:
     return nested
 
 
+def _settings() -> list:
+    """The Trainer's settings, from its schema (the task and model have their own options)."""
+    from tfx_seqgen.models.training_config import TrainingConfig
+
+    return [name for name in TrainingConfig.model_fields if name not in ("task", "model")]
+
+
+def _blessings() -> str:
+    """Each task's blessing parameters, from its schema."""
+    return "; ".join(
+        f"{name}: {', '.join(task.evaluation.model_fields)}"
+        for name, task in tasks.REGISTRY.items()
+    )
+
+
 def _overrides(parser: argparse.ArgumentParser) -> None:
     """The options `run` and `compile-kubeflow` share: overrides and Beam options."""
     parser.add_argument(
@@ -57,10 +72,7 @@ def _overrides(parser: argparse.ArgumentParser) -> None:
         default=[],
         metavar="NAME=VALUE",
         type=_assignment,
-        help="override a Trainer setting (epochs, batch_size, learning_rate, decay_epochs, "
-        "clip_norm, seed, cache_data, jit_compile, backup_dir; lcd: rollout_epochs, "
-        "rollout_samples, rollout_learning_rate, eval_samples, calibrate_band; art: "
-        "stop_at_accuracy) "
+        help=f"override a Trainer setting ({', '.join(_settings())}) "
         "or, as model.NAME, a model option, e.g. --train epochs=3 --train model.units=16",
     )
     parser.add_argument(
@@ -69,9 +81,7 @@ def _overrides(parser: argparse.ArgumentParser) -> None:
         default=[],
         metavar="NAME=VALUE",
         type=_assignment,
-        help="override the blessing: min_improvement (relative margin over the baseline); "
-        "lcd: headline (crps, rollout or teacher_forced), max_mse, max_rollout_mse, "
-        "min_coverage, max_coverage; art: min_accuracy",
+        help=f"override the blessing ({_blessings()})",
     )
     parser.add_argument(
         "--beam-args",

@@ -1,11 +1,23 @@
 """Errors that mean "the input was wrong", importable without TensorFlow.
 
-`seqgen` prints them and exits 2 (components.validation's
-InvalidParameterError too); importing them costs nothing, so a command
+`seqgen` prints them and exits 2; importing them costs nothing, so a command
 that fails on bad input says so in a second.
 """
 
 from __future__ import annotations
+
+from typing import Any
+
+
+class InvalidParameterError(ValueError):
+    """A component parameter has a value the component cannot use."""
+
+    def __init__(self, component: str, name: str, value: Any, allowed: str):
+        self.component = component
+        self.name = name
+        self.value = value
+        self.allowed = allowed
+        super().__init__(f"{component}: {name}={value!r} is invalid; allowed: {allowed}.")
 
 
 class InvalidTrainingConfig(ValueError):

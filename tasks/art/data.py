@@ -8,56 +8,52 @@ paired with the query letter (8 here).
 
 from __future__ import annotations
 
-import dataclasses
 import string
 from typing import ClassVar
 
 import numpy as np
+from pydantic import field_validator, model_validator
 
 from tfx_seqgen.components import random_streams
-from tfx_seqgen.components.validation import (
-    InvalidParameterError,
-    check_int,
-    check_seed,
-    check_split,
-)
+from tfx_seqgen.components.validation import MAX_SEED, check_split
+from tfx_seqgen.schema import Schema, integer, text
 
-COMPONENT = "ArtExampleGen"
 SEPARATOR = "??"
+LETTERS = "a non-empty string of distinct ASCII letters"
 
 
-@dataclasses.dataclass(frozen=True)
-class ArtDataset:
+class ArtDataset(Schema):
     """Parameters of an ART dataset; invalid values fail on construction."""
 
-    # The component that writes it, as errors name it.
-    COMPONENT: ClassVar[str] = COMPONENT
+    OWNER: ClassVar[str] = "ArtExampleGen"
 
-    num_pairs: int = 4
-    alphabet: str = string.ascii_lowercase
-    train_count: int = 100_000
-    eval_count: int = 20_000
-    seed: int = 0
-    shard_size: int = 10_000
+    num_pairs: int = integer(4, 1, doc="letter-digit pairs per query (at most the alphabet's size)")
+    alphabet: str = text(string.ascii_lowercase, LETTERS, "the letters queries draw from")
+    train_count: int = integer(100_000, 1, doc="training queries")
+    eval_count: int = integer(20_000, 1, doc="eval queries")
+    seed: int = integer(0, 0, MAX_SEED, doc="every record's randomness comes from it")
+    shard_size: int = integer(10_000, 1, doc="records per written file (a Beam work item)")
 
-    def __post_init__(self):
-        letters_rule = "a non-empty string of distinct ASCII letters"
-        if not isinstance(self.alphabet, str) or not self.alphabet:
-            raise InvalidParameterError(COMPONENT, "alphabet", self.alphabet, letters_rule)
-        for symbol in self.alphabet:
+    @field_validator("alphabet", mode="before")
+    @classmethod
+    def _letters(cls, value):
+        if not isinstance(value, str) or not value:
+            raise cls.refuse("alphabet", value, LETTERS)
+        for symbol in value:
             if symbol not in string.ascii_letters:
-                raise InvalidParameterError(
-                    COMPONENT, "alphabet", self.alphabet, f"{letters_rule} ({symbol!r} is not one)"
-                )
-        if len(set(self.alphabet)) != len(self.alphabet):
-            raise InvalidParameterError(
-                COMPONENT, "alphabet", self.alphabet, f"{letters_rule} (it repeats a letter)"
+                raise cls.refuse("alphabet", value, f"{LETTERS} ({symbol!r} is not one)")
+        if len(set(value)) != len(value):
+            raise cls.refuse("alphabet", value, f"{LETTERS} (it repeats a letter)")
+        return value
+
+    @model_validator(mode="after")
+    def _pairs_fit_the_alphabet(self):
+        size = len(self.alphabet)
+        if self.num_pairs > size:
+            raise self.refuse(
+                "num_pairs", self.num_pairs, f"an integer at least 1 and at most {size}"
             )
-        check_int(COMPONENT, "num_pairs", self.num_pairs, 1, len(self.alphabet))
-        check_int(COMPONENT, "train_count", self.train_count, 1)
-        check_int(COMPONENT, "eval_count", self.eval_count, 1)
-        check_seed(COMPONENT, self.seed)
-        check_int(COMPONENT, "shard_size", self.shard_size, 1)
+        return self
 
     def split_sizes(self) -> dict[str, int]:
         return {"train": self.train_count, "eval": self.eval_count}

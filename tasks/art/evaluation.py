@@ -4,17 +4,21 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Dict
 
-from tfx_seqgen.components.evaluator import beats_baseline, overall
+from tfx_seqgen.components.evaluator import Blessing, beats_baseline, overall
+from tfx_seqgen.schema import number
 
 if TYPE_CHECKING:  # imported where used: the defaults load without TFMA
     import tensorflow_model_analysis as tfma
 
-# ART: guessing among the query's pairs scores about 0.25; chance is 0.1.
-DEFAULTS: Dict[str, Any] = {"min_improvement": 0.0, "min_accuracy": 0.3}
+
+class ArtBlessing(Blessing):
+    """ART's bound: guessing among the query's pairs scores about 0.25; chance is 0.1."""
+
+    min_accuracy: float = number(0.3, doc="lowest eval accuracy a blessed model may have")
 
 
 def eval_config(p: Dict[str, Any]) -> tfma.EvalConfig:
-    """ART's EvalConfig for checked parameters `p` (see DEFAULTS)."""
+    """ART's EvalConfig for checked parameters `p` (see ArtBlessing)."""
     import tensorflow_model_analysis as tfma
 
     model_spec = tfma.ModelSpec(

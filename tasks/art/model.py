@@ -17,17 +17,45 @@ from typing import Sequence
 
 import keras
 from keras import ops
+from pydantic import field_validator
 
+from tfx_seqgen.models.model_config import ModelOptions
 from tfx_seqgen.models.task_model import TaskModel
+from tfx_seqgen.schema import choice, integer
 
 NUM_DIGITS = 10
 
 
+# Keras's default for embeddings, and the paper's ART code's.
+EMBEDDING_INITIALIZERS = ("uniform", "zeros")
+
+
+class ArtOptions(ModelOptions):
+    """ArtModel's options: TaskModel's and its own."""
+
+    embedding_dim: int | None = integer(None, 1, doc="the characters' embedding size")
+    embedding_initializer: str | None = choice(
+        None,
+        EMBEDDING_INITIALIZERS,
+        "the embedding's initializer (the paper's code: zeros)",
+        rule=f"one of {EMBEDDING_INITIALIZERS}",
+    )
+    head_units: int | None = integer(
+        None, 0, doc="0: logits straight from the RNN; else a ReLU layer of that many units first"
+    )
+
+    @field_validator("embedding_initializer")
+    @classmethod
+    def _initializer(cls, value):
+        if value is not None and value not in EMBEDDING_INITIALIZERS:
+            raise cls.refuse("embedding_initializer", value, cls.rules()["embedding_initializer"])
+        return value
+
+
 @keras.saving.register_keras_serializable(package="seqgen")
 class ArtModel(TaskModel):
-    # Options of this model beyond TaskModel's (see models.model_config);
     # vocab_size comes from the transform, not from the config.
-    OWN_OPTIONS = ("embedding_dim", "embedding_initializer", "head_units")
+    OPTIONS = ArtOptions
 
     def __init__(
         self,

@@ -12,58 +12,51 @@ contract condition on that first observed value.
 
 from __future__ import annotations
 
-import dataclasses
-from typing import ClassVar, Sequence
+from typing import Any, ClassVar, List
 
 import numpy as np
+from pydantic import field_validator, model_validator
 
 from tfx_seqgen.components import random_streams
-from tfx_seqgen.components.validation import (
-    InvalidParameterError,
-    check_finite,
-    check_int,
-    check_periods,
-    check_seed,
-    check_split,
-)
+from tfx_seqgen.components.validation import MAX_SEED, check_split
+from tfx_seqgen.schema import Schema, integer, number, positive_periods, text
 
-COMPONENT = "LcdExampleGen"
+PERIODS = "a non-empty list of distinct finite numbers greater than 0"
 
 
-@dataclasses.dataclass(frozen=True)
-class LcdDataset:
+class LcdDataset(Schema):
     """Parameters of an LCD dataset; invalid values fail on construction."""
 
-    # The component that writes it, as errors name it.
-    COMPONENT: ClassVar[str] = COMPONENT
+    OWNER: ClassVar[str] = "LcdExampleGen"
 
-    train_periods: Sequence[float] = (0.5, 1.5, 2.5, 3.5, 4.5)
-    eval_periods: Sequence[float] = (1.0, 2.0, 3.0, 4.0)
-    train_per_period: int = 1000
-    eval_per_period: int = 500
-    length: int = 25
-    x0_low: float = 2.0
-    x0_high: float = 4.0
-    alpha: float = 0.0
-    beta: float = 0.001
-    seed: int = 0
-    shard_size: int = 10_000
+    train_periods: List[float] = text(
+        [0.5, 1.5, 2.5, 3.5, 4.5], PERIODS, "the periods T of the training split"
+    )
+    eval_periods: List[float] = text(
+        [1.0, 2.0, 3.0, 4.0], PERIODS, "the periods T of the eval split (unseen in training)"
+    )
+    train_per_period: int = integer(1000, 1, doc="training sequences per period")
+    eval_per_period: int = integer(500, 1, doc="eval sequences per period")
+    length: int = integer(25, 2, doc="steps after x(0): a record holds length + 1 values")
+    x0_low: float = number(2.0, doc="amplitudes A ~ U(x0_low, x0_high)")
+    x0_high: float = number(4.0, doc="see x0_low")
+    alpha: float = number(0.0, doc="the decay's floor")
+    beta: float = number(0.001, doc="the offset added to every value")
+    seed: int = integer(0, 0, MAX_SEED, doc="every record's randomness comes from it")
+    shard_size: int = integer(10_000, 1, doc="records per written file (a Beam work item)")
 
-    def __post_init__(self):
-        fix = lambda name, value: object.__setattr__(self, name, value)  # noqa: E731
-        fix("train_periods", check_periods(COMPONENT, "train_periods", self.train_periods))
-        fix("eval_periods", check_periods(COMPONENT, "eval_periods", self.eval_periods))
-        check_int(COMPONENT, "train_per_period", self.train_per_period, 1)
-        check_int(COMPONENT, "eval_per_period", self.eval_per_period, 1)
-        check_int(COMPONENT, "length", self.length, 2)
-        for name in ("x0_low", "x0_high", "alpha", "beta"):
-            fix(name, check_finite(COMPONENT, name, getattr(self, name)))
+    @field_validator("train_periods", "eval_periods", mode="before")
+    @classmethod
+    def _periods(cls, value: Any, info) -> list:
+        return positive_periods(cls, info.field_name, value)
+
+    @model_validator(mode="after")
+    def _ordered_range(self) -> LcdDataset:
         if self.x0_low >= self.x0_high:
-            raise InvalidParameterError(
-                COMPONENT, "x0_high", self.x0_high, f"a number greater than x0_low={self.x0_low!r}"
+            raise self.refuse(
+                "x0_high", self.x0_high, f"a number greater than x0_low={self.x0_low!r}"
             )
-        check_seed(COMPONENT, self.seed)
-        check_int(COMPONENT, "shard_size", self.shard_size, 1)
+        return self
 
     def split_sizes(self) -> dict[str, int]:
         return {

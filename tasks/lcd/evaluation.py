@@ -26,7 +26,10 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any, Dict, Tuple
 
-from tfx_seqgen.components.evaluator import beats_baseline, bounded, overall
+from pydantic import field_validator, model_validator
+
+from tfx_seqgen.components.evaluator import Blessing, beats_baseline, bounded, overall
+from tfx_seqgen.schema import choice, fraction, number
 
 if TYPE_CHECKING:  # imported where used: the defaults load without TFMA
     import tensorflow_model_analysis as tfma
@@ -38,19 +41,41 @@ HEADLINES: Dict[str, Tuple[str, str]] = {
     "teacher_forced": ("predictions", "mean_squared_error"),
 }
 
-# Blessing parameters and their defaults, per task. LCD: MSE of scaled deltas
-# (their range is [-1, 1]) and rollout MSE in x's units (x spans [0, ~4]);
-# predicting no change scores about 0.1 and 1. Coverage of the nominal 90%
-# band; a band that holds the truth always is too wide to be informative.
-DEFAULTS: Dict[str, Any] = {
-    "headline": "crps",
-    "min_improvement": 0.0,
-    "max_mse": 0.01,
-    "max_rollout_mse": 0.1,
-    "min_coverage": 0.7,
-    "max_coverage": 0.99,
-}
-CHOICES = {"headline": tuple(HEADLINES)}
+
+class LcdBlessing(Blessing):
+    """LCD's bounds: MSE of scaled deltas (their range is [-1, 1]) and rollout MSE in
+    x's units (x spans [0, ~4]); predicting no change scores about 0.1 and 1.
+    Coverage of the nominal 90% band: a band that always holds the truth is too
+    wide to be informative."""
+
+    headline: str = choice(
+        "crps",
+        tuple(HEADLINES),
+        "what the blessing compares: crps (what a caller of `generate` gets), rollout "
+        "(mean-h0 rollout MSE) or teacher_forced (the paper's metric)",
+    )
+    max_mse: float = number(0.01, doc="bound on the teacher-forced MSE (scaled deltas)")
+    max_rollout_mse: float = number(0.1, doc="bound on the mean-h0 rollout MSE")
+    min_coverage: float = fraction(0.7, "lowest coverage of the 90% band (headline crps)")
+    max_coverage: float = fraction(0.99, "highest coverage of the 90% band (headline crps)")
+
+    @field_validator("headline")
+    @classmethod
+    def _known(cls, value):
+        if value not in HEADLINES:
+            raise cls.refuse("headline", value, cls.rules()["headline"])
+        return value
+
+    @model_validator(mode="after")
+    def _ordered(self) -> LcdBlessing:
+        if self.min_coverage > self.max_coverage:
+            raise self.refuse(
+                "min_coverage",
+                self.min_coverage,
+                f"a number at most max_coverage={self.max_coverage!r}",
+            )
+        return self
+
 
 # LCD's outputs of the `evaluate` signature: (output, TFMA metric class, metric name).
 # MeanPrediction averages a score the model computed per example and step.
@@ -65,7 +90,7 @@ LCD_METRICS = (
 
 
 def eval_config(p: Dict[str, Any]) -> tfma.EvalConfig:
-    """LCD's EvalConfig for checked parameters `p` (see DEFAULTS)."""
+    """LCD's EvalConfig for checked parameters `p` (see LcdBlessing)."""
     import tensorflow_model_analysis as tfma
 
     label_keys = {output: "x_target" for output, _, _ in LCD_METRICS}

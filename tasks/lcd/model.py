@@ -17,13 +17,22 @@ from typing import Sequence
 import keras
 from keras import ops, tree
 
+from tfx_seqgen.models.model_config import ModelOptions
 from tfx_seqgen.models.task_model import TaskModel
+from tfx_seqgen.schema import flag
+
+
+class LcdOptions(ModelOptions):
+    """LcdModel's options: TaskModel's and its own."""
+
+    context_every_step: bool | None = flag(
+        None, "give (x0, period) to every step too, not only to h0's network"
+    )
 
 
 @keras.saving.register_keras_serializable(package="seqgen")
 class LcdModel(TaskModel):
-    # Options of this model beyond TaskModel's (see models.model_config).
-    OWN_OPTIONS = ("context_every_step",)
+    OPTIONS = LcdOptions
 
     def __init__(
         self,
