@@ -12,7 +12,8 @@ from typing import Any, Dict
 from tfx_seqgen.errors import InvalidParameterError
 
 MAX_SEED = 2**63 - 1
-SPLITS = ("train", "eval")
+# The calibration split (optional) fits the served band; it is disjoint from eval.
+SPLITS = ("train", "eval", "calibration")
 
 __all__ = ["InvalidParameterError", "MAX_SEED", "SPLITS", "build_dataset", "check_split"]
 

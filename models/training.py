@@ -104,6 +104,18 @@ def decayed_learning_rate(base: float, epoch: int, epochs: int, decay_epochs: in
     return base * remaining / (decay_epochs + 1)
 
 
+def sibling_split(files: list, split: str) -> list:
+    """The file patterns of another split of the examples `files` (`.../Split-train/*`) belong to.
+
+    TFX hands a Trainer the patterns of its train and eval splits only; the
+    calibration split sits beside them in the same Transform output.
+    """
+    return [
+        os.path.join(os.path.dirname(os.path.dirname(pattern)), f"Split-{split}", "*")
+        for pattern in files
+    ]
+
+
 class TrainingData:
     """The Trainer's transformed splits, as the models' tf.data pipelines.
 
@@ -115,7 +127,7 @@ class TrainingData:
     for splits too large to hold.
     """
 
-    SPLITS = ("train", "eval")
+    SPLITS = ("train", "eval", "calibration")
 
     def __init__(
         self,
@@ -124,7 +136,11 @@ class TrainingData:
         config: TrainingConfig,
     ):
         self.fn_args, self.tft_output, self.config = fn_args, tft_output, config
-        self._files = {"train": fn_args.train_files, "eval": fn_args.eval_files}
+        self._files = {
+            "train": fn_args.train_files,
+            "eval": fn_args.eval_files,
+            "calibration": sibling_split(fn_args.train_files, "calibration"),
+        }
         self._features: Dict[str, Dict[str, np.ndarray]] = {}
 
     def _stream(self, split: str, shuffle: bool) -> tf.data.Dataset:
@@ -134,6 +150,12 @@ class TrainingData:
         )
         return self.fn_args.data_accessor.tf_dataset_factory(
             self._files[split], options, self.tft_output.transformed_metadata.schema
+        )
+
+    def has(self, split: str) -> bool:
+        """Whether the transformed examples hold `split` (the calibration split is optional)."""
+        return bool(self._files.get(split)) and all(
+            tf.io.gfile.glob(pattern) for pattern in self._files[split]
         )
 
     def features(self, split: str) -> Dict[str, np.ndarray]:

@@ -63,7 +63,12 @@ def no_beam(monkeypatch):
 # so the Pusher runs: these models train for seconds.
 TINY_RUNS = {
     "lcd": {
-        "data_overrides": {"train_per_period": 40, "eval_per_period": 10, "length": 12},
+        "data_overrides": {
+            "train_per_period": 40,
+            "eval_per_period": 10,
+            "calibration_per_period": 15,
+            "length": 12,
+        },
         "training_overrides": {
             "epochs": 4,
             "batch_size": 32,

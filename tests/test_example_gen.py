@@ -50,11 +50,15 @@ def test_plan_shards_covers_every_index_once():
 
 @pytest.mark.e2e
 def test_lcd_output_is_a_standard_examples_artifact(tmp_path):
-    component = LcdExampleGen(train_per_period=4, eval_per_period=3, shard_size=7)
+    component = LcdExampleGen(
+        train_per_period=4, eval_per_period=3, calibration_per_period=2, shard_size=7
+    )
     examples, records = generate(component, str(tmp_path), IN_MEMORY)
-    assert artifact_utils.decode_split_names(examples.split_names) == ["train", "eval"]
+    split_names = artifact_utils.decode_split_names(examples.split_names)
+    assert split_names == ["train", "eval", "calibration"]
     assert examples_utils.get_payload_format(examples) == example_gen_pb2.FORMAT_TF_EXAMPLE
     assert len(records["train"]) == 20 and len(records["eval"]) == 12
+    assert len(records["calibration"]) == 8  # 2 at each of the 4 eval periods
     assert examples.get_int_custom_property("num_examples_train") == 20
     feature = records["train"][0].features.feature
     assert set(feature) == {"x", "period"}
@@ -66,7 +70,7 @@ def test_lcd_output_is_a_standard_examples_artifact(tmp_path):
         "data_tfrecord-00002-of-00003.gz",
     ]
     assert len(os.listdir(tmp_path / "Split-eval")) == 2
-    assert sorted(os.listdir(tmp_path)) == ["Split-eval", "Split-train"]
+    assert sorted(os.listdir(tmp_path)) == ["Split-calibration", "Split-eval", "Split-train"]
 
 
 @pytest.mark.e2e

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from tfx_seqgen.models import conformal
 from tfx_seqgen.tasks.lcd import calibration as lcd_calibration
 from tfx_seqgen.tasks.lcd.model import LcdModel
 from tfx_seqgen.tasks.lcd.signatures import LcdServing
@@ -19,9 +20,7 @@ def test_required_multiplier_just_reaches_the_truth_on_its_side():
     # Deviations -1.00, -0.98, ..., 1.00: NumPy's 5th and 95th percentiles are -0.9 and 0.9.
     deviations = np.linspace(-1, 1, 101)[None, :, None].repeat(3, axis=2)
     error = np.array([[0.45, -1.8, 0.0]])
-    np.testing.assert_allclose(
-        lcd_calibration.required_multiplier(error, deviations), [[0.5, 2.0, 0.0]], atol=1e-9
-    )
+    np.testing.assert_allclose(conformal.scores(error, deviations), [[0.5, 2.0, 0.0]], atol=1e-9)
 
 
 def test_band_scale_is_the_90th_percentile_multiplier_scaled_by_the_distance_factor():
@@ -73,7 +72,7 @@ def test_generate_scales_each_samples_deviation_from_the_mean_path_per_step(step
     seed = tf.constant([4, 5], tf.int64)
     drawn = LcdServing(model, _Transform()).sample(x0, period, seed, 5, steps).numpy()
 
-    model.band_scale = np.array([2.0, 0.5, 3.0], np.float32)
+    model.band = ((), np.array([[2.0, 0.5, 3.0]], np.float32))
     served = LcdServing(model, _Transform())
     calibrated = served.sample(x0, period, seed, 5, steps).numpy()
     mean = served.rollout(x0, period, steps, sample=False).numpy()[:, None, :]

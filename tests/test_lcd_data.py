@@ -20,7 +20,17 @@ def test_defaults_are_the_papers():
     assert data.eval_periods == [1.0, 2.0, 3.0, 4.0]
     assert (data.train_per_period, data.eval_per_period, data.length) == (1000, 500, 25)
     assert (data.x0_low, data.x0_high, data.alpha, data.beta) == (2.0, 4.0, 0.0, 0.001)
-    assert data.split_sizes() == {"train": 5000, "eval": 2000}
+    # Beside the paper's splits, a calibration split of 250 per eval period.
+    assert data.split_sizes() == {"train": 5000, "eval": 2000, "calibration": 1000}
+    assert LcdDataset(calibration_per_period=0).split_sizes() == {"train": 5000, "eval": 2000}
+
+
+def test_the_calibration_split_lies_at_the_eval_periods_with_x0_draws_of_its_own():
+    data = LcdDataset(eval_per_period=5, calibration_per_period=5)
+    calibration, evaluation = data.arrays("calibration", 0, 20), data.arrays("eval", 0, 20)
+    np.testing.assert_array_equal(calibration["period"][:, 0], np.repeat([1.0, 2.0, 3.0, 4.0], 5))
+    assert not np.isin(calibration["x"][:, 0], evaluation["x"][:, 0]).any()
+    assert ((calibration["x"][:, 0] >= 2.0 * 1.001) & (calibration["x"][:, 0] < 4.0 * 1.001)).all()
 
 
 @pytest.mark.parametrize("alpha,beta", [(0.0, 0.001), (0.2, 0.05)])

@@ -58,8 +58,8 @@ def test_signatures_work_with_tensorflow_alone(trained, trainer):
         assert report["in_training_range"] == [True, False, False]
         if trainer == "Trainer":  # the learned distribution generates varied trajectories
             assert report["samples_differ"] and report["other_seed_differs"]
-        else:  # h0 = 0: the Evaluator's rollout is what generate draws
-            assert report["rollout_is_generate"]
+        else:  # h0 = 0, calibrated: generate draws the rollout shifted by q(t) * z per path
+            assert report["rollout_shifted_per_path"] and not report["rollout_is_generate"]
         for name, result in report["bad"].items():
             assert result["status"] == "INVALID_ARGUMENT", name
             input_name = name.split("=")[0].split(" ")[0]

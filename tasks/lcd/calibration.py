@@ -1,4 +1,10 @@
-"""Calibrating the LCD generator's band on periods its training has not seen.
+"""The fallback band without a calibration split: fitted on periods training has not seen.
+
+With a calibration split (the default), the band is split-conformal
+(models.conformal, tasks.lcd.trainer). Without one (the `paper` data),
+`calibrate_band` estimates it from the training periods alone, as below;
+issue 15 measured why no such estimate can be honest for LCD (BENCHMARKS).
+
 
 A model trained on periods 0.5, 1.5, ..., 4.5 is asked for trajectories at
 periods in between, where its error is many times its error on the training
@@ -36,8 +42,9 @@ from typing import Callable, Sequence
 import numpy as np
 import tensorflow as tf
 
-# The central band the multipliers calibrate, and the coverage they aim at.
-COVERAGE = 0.9
+from tfx_seqgen.models import conformal
+
+COVERAGE = conformal.COVERAGE
 # (distance of a requested period / distance of a held-out period) ** 2.
 DISTANCE_FACTOR = 0.25
 CALIBRATION_SAMPLES = 100
@@ -49,23 +56,14 @@ def held_out_periods(periods: Sequence[float]) -> list:
     return ordered[1:-1:2]
 
 
-def required_multiplier(error: np.ndarray, deviations: np.ndarray) -> np.ndarray:
-    """Per sequence and step, the band multiplier that just holds the truth.
-
-    `error` [N, T] is the truth minus the mean path; `deviations` [N, S, T]
-    are the samples minus the mean path. A truth above the path needs the
-    95th percentile deviation scaled up to it, one below the 5th.
-    """
-    low, high = np.percentile(deviations, [100 * (1 - COVERAGE) / 2, 100 * (1 + COVERAGE) / 2], 1)
-    tiny = np.finfo(np.float32).tiny
-    above = error / np.maximum(high, tiny)
-    below = -error / np.maximum(-low, tiny)
-    return np.where(error >= 0, above, below)
-
-
-def _content_seed(row: np.ndarray) -> int:
-    digest = hashlib.blake2b(np.ascontiguousarray(row, np.float32).tobytes(), digest_size=8)
-    return int.from_bytes(digest.digest(), "little") >> 1
+def content_seeds(rows: np.ndarray) -> list:
+    """A seed per row from its values, so a band does not depend on the order the
+    training files are read in (shards may be listed in any order)."""
+    seeds = []
+    for row in rows:
+        digest = hashlib.blake2b(np.ascontiguousarray(row, np.float32).tobytes(), digest_size=8)
+        seeds.append(int.from_bytes(digest.digest(), "little") >> 1)
+    return seeds
 
 
 def band_scale(
@@ -79,10 +77,8 @@ def band_scale(
     """
     steps = x.shape[1] - 1
     x0, period = tf.constant(x[:, 0], tf.float32), tf.constant(period, tf.float32)
-    # Each sequence is seeded by its own values, so the multipliers do not depend
-    # on the order the training files are read in (shards may be listed in any order).
-    seeds = tf.constant([_content_seed(row) for row in x], tf.int64)
+    seeds = tf.constant(content_seeds(x), tf.int64)
     samples = sample(x0, period, seeds, CALIBRATION_SAMPLES, steps).numpy()[:, :, 1:]
     mean = mean_path(x0, period, steps).numpy()
-    required = required_multiplier(x[:, 1:] - mean, samples - mean[:, None])
+    required = conformal.scores(x[:, 1:] - mean, samples - mean[:, None])
     return (np.quantile(required, COVERAGE, axis=0) * DISTANCE_FACTOR).astype(np.float32)

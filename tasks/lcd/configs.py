@@ -40,5 +40,10 @@ GENERATOR = {
     "rollout_learning_rate": 2e-4,
     "calibrate_band": True,
 }
-DATA: Dict[str, Dict[str, Any]] = {"paper": {}, "generator": {}, "demo": {}}
+# `paper` keeps the paper's data untouched: no calibration split.
+DATA: Dict[str, Dict[str, Any]] = {
+    "paper": {"calibration_per_period": 0},
+    "generator": {},
+    "demo": {},
+}
 TRAINING: Dict[str, Dict[str, Any]] = {"paper": PAPER, "generator": GENERATOR, "demo": GENERATOR}

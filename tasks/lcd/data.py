@@ -37,6 +37,12 @@ class LcdDataset(Schema):
     )
     train_per_period: int = integer(1000, 1, doc="training sequences per period")
     eval_per_period: int = integer(500, 1, doc="eval sequences per period")
+    calibration_per_period: int = integer(
+        250,
+        0,
+        doc="sequences per eval period in the calibration split, drawn with their own seed "
+        "stream and x0 draws (0: no calibration split, the paper's data)",
+    )
     length: int = integer(25, 2, doc="steps after x(0): a record holds length + 1 values")
     x0_low: float = number(2.0, doc="amplitudes A ~ U(x0_low, x0_high)")
     x0_high: float = number(4.0, doc="see x0_low")
@@ -59,17 +65,26 @@ class LcdDataset(Schema):
         return self
 
     def split_sizes(self) -> dict[str, int]:
-        return {
+        sizes = {
             "train": len(self.train_periods) * self.train_per_period,
             "eval": len(self.eval_periods) * self.eval_per_period,
         }
+        if self.calibration_per_period:
+            sizes["calibration"] = len(self.eval_periods) * self.calibration_per_period
+        return sizes
 
     def arrays(self, split: str, start: int, stop: int) -> dict[str, np.ndarray]:
-        """Records start..stop-1 of a split: `x` [n, length + 1], `period` [n, 1]."""
-        if check_split(split) == "train":
-            periods, per_period = self.train_periods, self.train_per_period
-        else:
-            periods, per_period = self.eval_periods, self.eval_per_period
+        """Records start..stop-1 of a split: `x` [n, length + 1], `period` [n, 1].
+
+        The calibration split lies at the eval periods, like the data `generate`
+        is judged on; the split's name seeds its own stream, so its x0 draws are
+        not the eval split's.
+        """
+        periods, per_period = {
+            "train": (self.train_periods, self.train_per_period),
+            "eval": (self.eval_periods, self.eval_per_period),
+            "calibration": (self.eval_periods, self.calibration_per_period),
+        }[check_split(split)]
         indices = np.arange(start, stop, dtype=np.int64)
         period = np.asarray(periods)[indices // per_period][:, None]
         u = random_streams.uniform(self.seed, split, indices, draws=1)

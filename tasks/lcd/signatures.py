@@ -28,6 +28,7 @@ import tensorflow as tf
 import tensorflow_transform as tft
 
 from tfx_seqgen.models import sample_scores, stateless_random
+from tfx_seqgen.models.conformal_band import ConformalBand, unit_deviations
 from tfx_seqgen.models.scaling import scale, unscale
 from tfx_seqgen.models.training_config import TrainingConfig
 from tfx_seqgen.tasks.lcd.preprocessing import SCALING_KEYS
@@ -67,8 +68,10 @@ class LcdServing(tf.Module):
         super().__init__()
         self.model = model
         self.eval_samples = int(eval_samples)
-        band_scale = getattr(model, "band_scale", None)
-        self.band_scale = None if band_scale is None else tf.constant(band_scale, tf.float32)
+        # The calibrated band: (period keys, factors [keys + 1, T]) that training
+        # fitted (tasks.lcd.trainer), or None: the model's own spread, uncalibrated.
+        band = getattr(model, "band", None)
+        self.band = None if band is None else ConformalBand(*band)
         self.tft_layer = tft_output.transform_features_layer()
         self.raw_feature_spec = tft_output.raw_feature_spec()
         self.scaling = scaling_constants(self.tft_layer, self.raw_feature_spec)
@@ -159,19 +162,18 @@ class LcdServing(tf.Module):
         row_seeds = stateless_random.combine(tf.repeat(seed, num_samples), sample_number)
         x0_rows = tf.repeat(x0, num_samples)
         period_rows = tf.repeat(period, num_samples)
-        future = self.rollout(x0_rows, period_rows, steps, sample=True, seed=row_seeds)
-        if self.band_scale is not None:
-            # Calibrated: each sample's deviation from the mean-h0 path, scaled per step.
+        random_h0 = self.model.rnn.strategy.samples_h0
+        if random_h0 or self.band is None:
+            future = self.rollout(x0_rows, period_rows, steps, sample=True, seed=row_seeds)
+        if self.band is not None:
+            # Calibrated (models.conformal): each sample's deviation from the mean-h0
+            # path, or a unit normal per path for a deterministic h0, scaled per
+            # period and step. The mean path does not move.
             mean = tf.repeat(self.rollout(x0, period, steps, sample=False), num_samples, axis=0)
-            future = mean + self._band_scale(steps) * (future - mean)
+            deviation = future - mean if random_h0 else unit_deviations(row_seeds, steps)
+            future = self.band.apply(mean, deviation, period_rows, steps)
         trajectories = tf.concat([x0_rows[:, None], future], axis=1)
         return tf.reshape(trajectories, [batch, num_samples, steps + 1])
-
-    def _band_scale(self, steps):
-        """The calibrated multipliers for steps 1..steps; past the last, the last one."""
-        known = tf.shape(self.band_scale)[0]
-        extra = tf.fill([tf.maximum(steps - known, 0)], self.band_scale[-1])
-        return tf.concat([self.band_scale, extra], axis=0)[:steps]
 
     def rollout(self, x0, period, steps, sample: bool, seed=None):
         """Free-running x(1..steps) [rows, steps]: each prediction is the next input.

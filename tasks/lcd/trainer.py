@@ -14,6 +14,7 @@ import tensorflow as tf
 import tensorflow_transform as tft
 
 from tfx_seqgen.errors import InvalidTrainingConfig
+from tfx_seqgen.models import conformal
 from tfx_seqgen.models.scaling import scale, unscale
 from tfx_seqgen.models.training import TrainingData, fit, optimizer
 from tfx_seqgen.models.training_config import TrainingConfig
@@ -53,23 +54,61 @@ def rollout_increment(scaling: dict) -> tuple:
 
 
 def train(fn_args, tft_output: tft.TFTransformOutput, config: TrainingConfig):
-    """Teacher forcing for `epochs`, free running for `rollout_epochs`, then calibration.
+    """Teacher forcing for `epochs`, free running for `rollout_epochs`, then the band.
 
     The free-running phase trains on what `generate` does: trajectories
     rolled out from x0 on the model's own predictions, `rollout_samples` per
     example (one for a deterministic h0), scored by CRPS against the truth.
-    With `calibrate_band`, a model whose h0 is random gets the per-step band
-    multipliers of models.lcd_calibration (a second, fold model is trained
-    for them). Returns (model, history); the free-running phase's metrics
+    When the data has a calibration split, the band is fitted on it by
+    split-conformal prediction (models.conformal), for every model; without
+    one and with `calibrate_band`, a model whose h0 is random gets the
+    per-step band multipliers of tasks.lcd.calibration (a second, fold
+    model is trained for them). Returns (model, history); the free-running phase's metrics
     are in the history with a `rollout_` prefix.
     """
     name = _model_name(config)
     data = TrainingData(fn_args, tft_output, config)
     model, history = _train_model(data, name)
-    if config.calibrate_band and model.rnn.strategy.samples_h0:
-        model.band_scale = _calibrate(data, name)
-        _log.info("%s: band multipliers per step %s", name, np.round(model.band_scale, 3))
+    if data.has("calibration"):
+        model.band = _conformal(data, model, name)
+    elif config.calibrate_band and model.rnn.strategy.samples_h0:
+        multipliers = _calibrate(data, name)
+        _log.info("%s: band multipliers per step %s", name, np.round(multipliers, 3))
+        model.band = ((), multipliers[None, :])  # pooled: one row for every period
     return model, history
+
+
+def _conformal(data: TrainingData, model: keras.Model, name: str) -> tuple:
+    """(period keys, factors) fitted on the calibration split: see models.conformal.
+
+    The split lies at the eval periods with x0 draws of its own; each model
+    (the baseline too) is calibrated around its own mean-h0 path, by its own
+    spread or, for a deterministic h0, a unit normal one.
+    """
+    s = transform_scaling(data.tft_output)
+    features = data.features("calibration")
+    x0 = unscale(features["x_scaled"][:, 0], s["x_min"], s["x_max"])
+    period = unscale(features["period_scaled"], s["period_min"], s["period_max"])
+    truth = features["x_target"]
+    steps = truth.shape[1]
+    generator = LcdServing(model, data.tft_output)
+    x0_t, period_t = tf.constant(x0, tf.float32), tf.constant(period, tf.float32)
+    mean = generator.rollout(x0_t, period_t, steps, sample=False).numpy()
+    deviations = None
+    if model.rnn.strategy.samples_h0:
+        seeds = tf.constant(calibration.content_seeds(np.c_[x0, truth]), tf.int64)
+        drawn = generator.sample(x0_t, period_t, seeds, calibration.CALIBRATION_SAMPLES, steps)
+        deviations = drawn.numpy()[:, :, 1:] - mean[:, None, :]
+    fitted = conformal.fit(conformal.scores(truth - mean, deviations), np.round(period, 4))
+    _log.info(
+        "%s: conformal band from %d calibration sequences (groups %s); factors at steps 1, %d: %s",
+        name,
+        len(truth),
+        fitted.counts,
+        steps,
+        [np.round(row[[0, -1]], 3).tolist() for row in fitted.table],
+    )
+    return tuple(float(k) for k in fitted.keys), fitted.table
 
 
 def _model_name(config: TrainingConfig) -> str:
