@@ -20,9 +20,11 @@ deviation, and for exchangeable data the band holds the truth with
 probability at least 90% (and at most 90% + 1/(n + 1)).
 
 A model whose h0 is deterministic has no deviations; its samples are m plus
-a standard normal per sample path, z, whose 90% band is +-UNIT_BAND, so the
-same scores and the same rule calibrate it: both models of a comparison
-are calibrated alike. Calibration never copies calibration residuals into
+a standard normal per sample path, z (models.conformal_band), and the same
+scores and the same rule calibrate it: both models of a comparison are
+calibrated alike. Scores are taken against the band of as many draws as
+are judged later, drawn the same way, so calibration and evaluation see
+the same sampling noise. Calibration never copies calibration residuals into
 the samples: it only scales each model's own spread.
 """
 
@@ -38,20 +40,15 @@ COVERAGE = 0.9
 # Sequences a context group needs in the calibration split to get its own
 # factors; smaller groups use the pooled ones.
 MIN_GROUP = 50
-# The 95th percentile of a standard normal: the half-width of its 90% band.
-UNIT_BAND = 1.6448536269514722
 
 
-def scores(error: np.ndarray, deviations: np.ndarray | None) -> np.ndarray:
+def scores(error: np.ndarray, deviations: np.ndarray) -> np.ndarray:
     """Per sequence and step, the band factor that just holds the truth.
 
     `error` [N, T] is the truth minus the mean path; `deviations` [N, S, T]
-    the samples minus the mean path, or None for a model without spread
-    (its band is then the unit normal's). NaN in `error` (a step past a
+    the samples minus the mean path. NaN in `error` (a step past a
     sequence's end) stays NaN: that step has no score.
     """
-    if deviations is None:
-        return np.abs(error) / UNIT_BAND
     tail = 100 * (1 - COVERAGE) / 2
     low, high = np.percentile(deviations, [tail, 100 - tail], axis=1)
     tiny = np.finfo(np.float32).tiny

@@ -49,9 +49,8 @@ class ConformalBand(tf.Module):
 def unit_deviations(row_seeds: tf.Tensor, steps) -> tf.Tensor:
     """[rows, steps]: one standard normal per sample path, the same at every step.
 
-    The spread a model without one (a deterministic h0) is calibrated by: its
-    90% band is +-models.conformal.UNIT_BAND, and each sample path stays a
-    shifted copy of the mean path.
+    The spread a model without one (a deterministic h0) is calibrated by:
+    each sample path stays a shifted copy of the mean path.
     """
     z = stateless_random.normal(row_seeds, 1, salt=0x5EED)
     return tf.tile(z, [1, steps])

@@ -29,6 +29,7 @@ import tensorflow_transform as tft
 
 from tfx_seqgen.models import sample_scores, stateless_random
 from tfx_seqgen.models.conformal_band import ConformalBand, unit_deviations
+from tfx_seqgen.models.requests import per_request
 from tfx_seqgen.models.scaling import scale, unscale
 from tfx_seqgen.models.training_config import TrainingConfig
 from tfx_seqgen.tasks.lcd.preprocessing import SCALING_KEYS
@@ -134,8 +135,8 @@ class LcdServing(tf.Module):
     )
     def generate(self, x0, period, seed, num_samples, steps):
         batch = tf.shape(x0)[0]
-        num_samples, sample_checks = _per_request(num_samples, batch, "num_samples")
-        steps, step_checks = _per_request(steps, batch, "steps")
+        num_samples, sample_checks = per_request(num_samples, batch, "num_samples")
+        steps, step_checks = per_request(steps, batch, "steps")
         with tf.control_dependencies(sample_checks + step_checks):
             num_samples, steps = tf.identity(num_samples), tf.identity(steps)
         checks = _checks(x0, period, seed, num_samples, steps, self.scaling["x0_min"])
@@ -157,23 +158,55 @@ class LcdServing(tf.Module):
     def sample(self, x0, period, seed, num_samples, steps):
         """Trajectories [B, num_samples, steps + 1] starting at x0, one h0 draw each."""
         batch = tf.shape(x0)[0]
-        # Row b * num_samples + k is sample k of request row b.
-        sample_number = tf.tile(tf.range(num_samples, dtype=tf.int64), [batch])
-        row_seeds = stateless_random.combine(tf.repeat(seed, num_samples), sample_number)
         x0_rows = tf.repeat(x0, num_samples)
-        period_rows = tf.repeat(period, num_samples)
-        random_h0 = self.model.rnn.strategy.samples_h0
-        if random_h0 or self.band is None:
-            future = self.rollout(x0_rows, period_rows, steps, sample=True, seed=row_seeds)
-        if self.band is not None:
+        if self.band is None:  # the model's own spread
+            future = self.rollout(
+                x0_rows,
+                tf.repeat(period, num_samples),
+                steps,
+                sample=True,
+                seed=self._row_seeds(seed, batch, num_samples),
+            )
+        else:
             # Calibrated (models.conformal): each sample's deviation from the mean-h0
-            # path, or a unit normal per path for a deterministic h0, scaled per
-            # period and step. The mean path does not move.
-            mean = tf.repeat(self.rollout(x0, period, steps, sample=False), num_samples, axis=0)
-            deviation = future - mean if random_h0 else unit_deviations(row_seeds, steps)
-            future = self.band.apply(mean, deviation, period_rows, steps)
+            # path scaled per period and step. The mean path does not move.
+            mean = self.rollout(x0, period, steps, sample=False)
+            deviation = self.deviations(x0, period, seed, num_samples, steps, mean)
+            future = self.band.apply(
+                tf.repeat(mean, num_samples, axis=0),
+                tf.reshape(deviation, [-1, steps]),
+                tf.repeat(period, num_samples),
+                steps,
+            )
         trajectories = tf.concat([x0_rows[:, None], future], axis=1)
         return tf.reshape(trajectories, [batch, num_samples, steps + 1])
+
+    def deviations(self, x0, period, seed, num_samples, steps, mean=None):
+        """[B, num_samples, steps]: the samples' deviations from the mean-h0 path, before
+        any calibration: each h0 draw's, or for a deterministic h0 a unit normal per
+        path (models.conformal_band.unit_deviations). What the band scales."""
+        batch = tf.shape(x0)[0]
+        row_seeds = self._row_seeds(seed, batch, num_samples)
+        if not self.model.rnn.strategy.samples_h0:
+            deviation = unit_deviations(row_seeds, steps)
+        else:
+            if mean is None:
+                mean = self.rollout(x0, period, steps, sample=False)
+            drawn = self.rollout(
+                tf.repeat(x0, num_samples),
+                tf.repeat(period, num_samples),
+                steps,
+                sample=True,
+                seed=row_seeds,
+            )
+            deviation = drawn - tf.repeat(mean, num_samples, axis=0)
+        return tf.reshape(deviation, [batch, num_samples, steps])
+
+    @staticmethod
+    def _row_seeds(seed, batch, num_samples):
+        """Row b * num_samples + k's seed: sample k of request row b."""
+        sample_number = tf.tile(tf.range(num_samples, dtype=tf.int64), [batch])
+        return stateless_random.combine(tf.repeat(seed, num_samples), sample_number)
 
     def rollout(self, x0, period, steps, sample: bool, seed=None):
         """Free-running x(1..steps) [rows, steps]: each prediction is the next input.
@@ -203,27 +236,6 @@ class LcdServing(tf.Module):
             "generate": self.generate,
             "evaluate": self.evaluate,
         }
-
-
-def _per_request(value, batch, name: str) -> tuple:
-    """(the scalar, its checks) of an input given as a scalar or as one equal entry per row.
-
-    Rows merged by a batcher from requests that asked for different values
-    cannot share one output tensor, so they are refused, naming the input.
-    """
-    flat = tf.reshape(value, [-1])
-    size = tf.size(flat)
-    rule = f"{name} must be a scalar, or a vector with one entry per row of x0"
-    checks = [
-        tf.debugging.Assert(tf.rank(value) <= 1, [rule]),
-        tf.debugging.Assert((tf.rank(value) == 0) | ((size == batch) & (size > 0)), [rule]),
-        tf.debugging.Assert(
-            tf.reduce_all(tf.equal(flat, flat[:1])),
-            [f"{name} must be the same in every row of a request"],
-        ),
-    ]
-    with tf.control_dependencies(checks):
-        return tf.identity(flat[0]), checks
 
 
 def _checks(x0, period, seed, num_samples, steps, x0_min) -> list:

@@ -94,11 +94,12 @@ def _conformal(data: TrainingData, model: keras.Model, name: str) -> tuple:
     generator = LcdServing(model, data.tft_output)
     x0_t, period_t = tf.constant(x0, tf.float32), tf.constant(period, tf.float32)
     mean = generator.rollout(x0_t, period_t, steps, sample=False).numpy()
-    deviations = None
-    if model.rnn.strategy.samples_h0:
-        seeds = tf.constant(calibration.content_seeds(np.c_[x0, truth]), tf.int64)
-        drawn = generator.sample(x0_t, period_t, seeds, calibration.CALIBRATION_SAMPLES, steps)
-        deviations = drawn.numpy()[:, :, 1:] - mean[:, None, :]
+    # Scored against the band of as many draws as `evaluate` scores, drawn the same
+    # way, so calibration and evaluation see the same sampling noise.
+    seeds = tf.constant(calibration.content_seeds(np.c_[x0, truth]), tf.int64)
+    deviations = generator.deviations(
+        x0_t, period_t, seeds, data.config.eval_samples, steps, tf.constant(mean)
+    ).numpy()
     fitted = conformal.fit(conformal.scores(truth - mean, deviations), np.round(period, 4))
     _log.info(
         "%s: conformal band from %d calibration sequences (groups %s); factors at steps 1, %d: %s",
