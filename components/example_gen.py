@@ -26,6 +26,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import types as python_types
 import typing
 import uuid
 from typing import Any, ClassVar, Dict, List
@@ -99,39 +100,49 @@ def write_shard(shard: tuple, dataset: Any, temporary_dir: str) -> None:
     beam.metrics.Metrics.counter(_METRICS_NAMESPACE, f"{split}_examples").inc(len(records))
 
 
-def _list_fields(dataset_class: type) -> List[str]:
+def _json_fields(dataset_class: type) -> List[str]:
+    """Fields MLMD cannot store as they are (lists, dicts): they travel as JSON text."""
     return [
         name
         for name, field in dataset_class.model_fields.items()
-        if typing.get_origin(field.annotation) in (list, tuple)
+        if typing.get_origin(field.annotation) in (list, tuple, dict)
     ]
+
+
+def _parameter(annotation: Any) -> ExecutionParameter:
+    """An execution parameter of a field's type; `X | None` is an optional X."""
+    arguments = [a for a in typing.get_args(annotation) if a is not type(None)]
+    union = typing.get_origin(annotation) in (typing.Union, python_types.UnionType)
+    if union and len(arguments) == 1:
+        return ExecutionParameter(type=arguments[0], optional=True)
+    return ExecutionParameter(type=annotation)
 
 
 def spec_parameters(dataset_class: type) -> Dict[str, ExecutionParameter]:
     """One execution parameter per dataset field, so MLMD records each one.
 
-    MLMD stores no lists, so list fields travel as JSON text: that way they
-    are recorded with the execution and take part in the cache key.
+    MLMD stores no lists or dicts, so those fields travel as JSON text: that
+    way they are recorded with the execution and take part in the cache key.
     """
-    lists = _list_fields(dataset_class)
+    as_json = _json_fields(dataset_class)
     return {
-        name: ExecutionParameter(type=str if name in lists else field.annotation)
+        name: ExecutionParameter(type=str) if name in as_json else _parameter(field.annotation)
         for name, field in dataset_class.model_fields.items()
     }
 
 
-def _to_exec_properties(dataset: Any) -> Dict[str, Any]:
+def to_exec_properties(dataset: Any) -> Dict[str, Any]:
     properties = dataset.model_dump()
-    for name in _list_fields(type(dataset)):
-        properties[name] = json.dumps(list(properties[name]))
-    return properties
+    for name in _json_fields(type(dataset)):
+        properties[name] = json.dumps(properties[name], sort_keys=True)
+    return {name: value for name, value in properties.items() if value is not None}
 
 
-def _from_exec_properties(dataset_class: type, properties: Dict[str, Any]) -> Any:
-    params = {name: properties[name] for name in dataset_class.model_fields}
-    for name in _list_fields(dataset_class):
+def from_exec_properties(dataset_class: type, properties: Dict[str, Any]) -> Any:
+    params = {name: properties.get(name) for name in dataset_class.model_fields}
+    for name in _json_fields(dataset_class):
         params[name] = json.loads(params[name])
-    return dataset_class(**params)
+    return dataset_class(**{name: value for name, value in params.items() if value is not None})
 
 
 class DatasetExecutor(base_beam_executor.BaseBeamExecutor):
@@ -145,7 +156,7 @@ class DatasetExecutor(base_beam_executor.BaseBeamExecutor):
         output_dict: Dict[str, List[types.Artifact]],
         exec_properties: Dict[str, Any],
     ) -> None:
-        dataset = _from_exec_properties(self.DATASET, exec_properties)
+        dataset = from_exec_properties(self.DATASET, exec_properties)
         examples = artifact_utils.get_single_instance(output_dict[EXAMPLES_KEY])
         sizes = dataset.split_sizes()
         shards = plan_shards(sizes, dataset.shard_size)
@@ -192,7 +203,7 @@ class DatasetComponent(base_beam_component.BaseBeamComponent):
         super().__init__(
             spec=self.SPEC_CLASS(
                 examples=types.Channel(type=standard_artifacts.Examples),
-                **_to_exec_properties(dataset),
+                **to_exec_properties(dataset),
             )
         )
         self.dataset = dataset

@@ -214,3 +214,19 @@ def test_band_calibration_without_enough_training_periods_stops_before_anything_
     assert "calibrate_band=True needs at least 3 training periods" in result.stderr
     assert "train_periods=[1.0, 2.0]" in result.stderr
     assert not os.path.exists(tmp_path / "runs")
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("values=[demand]", ("values", ["demand"])),
+        ("values=[load, temp]", ("values", ["load", "temp"])),
+        ('values=["load", "temp"]', ("values", ["load", "temp"])),
+        ("context=[]", ("context", [])),
+        ("eval_periods=[1, 2]", ("eval_periods", [1, 2])),
+        ("id=meter", ("id", "meter")),
+        ('holdout={"season": "2"}', ("holdout", {"season": "2"})),
+    ],
+)
+def test_data_values_are_json_or_bare_words(text, expected):
+    assert cli._assignment(text) == expected

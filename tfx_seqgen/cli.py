@@ -25,7 +25,10 @@ def _assignment(text: str) -> tuple:
     try:
         return name, json.loads(value)
     except json.JSONDecodeError:
-        return name, value  # a bare word, e.g. alphabet=abc
+        pass
+    if value.startswith("[") and value.endswith("]"):  # a list of bare words: [demand, temp]
+        return name, [word.strip().strip("'\"") for word in value[1:-1].split(",") if word.strip()]
+    return name, value  # a bare word, e.g. alphabet=abc
 
 
 def _nest(assignments: list) -> dict:

@@ -20,6 +20,11 @@ class InvalidParameterError(ValueError):
         super().__init__(f"{component}: {name}={value!r} is invalid; allowed: {allowed}.")
 
 
+class InvalidSequenceData(ValueError):
+    """A user's sequence file holds something the sequences task cannot use; the
+    message names the file, column or series and what is allowed."""
+
+
 class InvalidTrainingConfig(ValueError):
     """The Trainer's custom_config has a key or value run_fn cannot use."""
 
