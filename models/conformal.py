@@ -31,6 +31,7 @@ the samples: it only scales each model's own spread.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import math
 from typing import Hashable, Sequence
 
@@ -124,3 +125,13 @@ def _per_step(step_scores: np.ndarray, coverage: float, carry: np.ndarray | None
         if not math.isfinite(factors[t]):
             factors[t] = carry[t] if carry is not None else (factors[t - 1] if t else math.inf)
     return factors
+
+
+def content_seeds(rows: np.ndarray) -> list:
+    """A seed per row from its values, so a band does not depend on the order the
+    training files are read in (shards may be listed in any order)."""
+    seeds = []
+    for row in rows:
+        digest = hashlib.blake2b(np.ascontiguousarray(row, np.float32).tobytes(), digest_size=8)
+        seeds.append(int.from_bytes(digest.digest(), "little") >> 1)
+    return seeds

@@ -51,10 +51,14 @@ class Evaluation:
 
 
 def slice_name(slice_key) -> str:
+    """`column=value` per sliced column (a text value as text), or "overall"."""
     parts = []
     for column in slice_key.single_slice_keys:
-        value = column.WhichOneof("kind")
-        parts.append(f"{column.column}={getattr(column, value)}" if value else column.column)
+        kind = column.WhichOneof("kind")
+        value = getattr(column, kind) if kind else None
+        if isinstance(value, bytes):
+            value = value.decode("utf-8", "replace")
+        parts.append(f"{column.column}={value}" if kind else column.column)
     return ", ".join(parts) or "overall"
 
 

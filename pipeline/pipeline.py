@@ -77,7 +77,7 @@ def create_pipeline(
     example_gen, statistics_gen, schema_gen, example_validator, transform = data_components(
         task, data_params
     )
-    eval_config = record.eval_config(evaluation_params)
+    eval_config = record.eval_config(evaluation_params, example_gen.dataset)
     trainer, baseline_trainer = (
         tfx.components.Trainer(
             run_fn=RUN_FN,

@@ -11,9 +11,10 @@ from typing import Dict
 
 from tfx_seqgen.tasks.art import ART
 from tfx_seqgen.tasks.lcd import LCD
+from tfx_seqgen.tasks.sequences import SEQUENCES
 from tfx_seqgen.tasks.task import Task
 
-REGISTRY: Dict[str, Task] = {task.name: task for task in (LCD, ART)}
+REGISTRY: Dict[str, Task] = {task.name: task for task in (LCD, ART, SEQUENCES)}
 NAMES = tuple(REGISTRY)
 
 

@@ -43,8 +43,8 @@ class Task:
     export: Callable[..., None]
     # The blessing's parameters: a Schema (components.evaluator.Blessing) with defaults.
     evaluation: type
-    # checked blessing parameters -> tfma.EvalConfig
-    build_eval_config: Callable[[Dict[str, Any]], Any]
+    # (checked blessing parameters, dataset) -> tfma.EvalConfig
+    build_eval_config: Callable[[Dict[str, Any], Any], Any]
     # Named configs: {config: data parameters} and {config: Trainer settings}.
     data_configs: Dict[str, Dict[str, Any]]
     training_configs: Dict[str, Dict[str, Any]]
@@ -91,6 +91,7 @@ class Task:
         for params in (training_params, baseline_params):
             self.check_training(self.training_config(params), dataset)
 
-    def eval_config(self, params: Dict[str, Any] | None = None):
-        """The tfma.EvalConfig with the defaults updated by `params` (checked first)."""
-        return self.build_eval_config(self.evaluation_params(params))
+    def eval_config(self, params: Dict[str, Any] | None = None, dataset: Any = None):
+        """The tfma.EvalConfig with the defaults updated by `params` (checked first), for
+        `dataset` (default: the task's default dataset, where it has one)."""
+        return self.build_eval_config(self.evaluation_params(params), dataset)

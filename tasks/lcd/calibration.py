@@ -36,7 +36,6 @@ path is unchanged, and the band keeps the shape the h0 distribution gives it.
 
 from __future__ import annotations
 
-import hashlib
 from typing import Callable, Sequence
 
 import numpy as np
@@ -56,16 +55,6 @@ def held_out_periods(periods: Sequence[float]) -> list:
     return ordered[1:-1:2]
 
 
-def content_seeds(rows: np.ndarray) -> list:
-    """A seed per row from its values, so a band does not depend on the order the
-    training files are read in (shards may be listed in any order)."""
-    seeds = []
-    for row in rows:
-        digest = hashlib.blake2b(np.ascontiguousarray(row, np.float32).tobytes(), digest_size=8)
-        seeds.append(int.from_bytes(digest.digest(), "little") >> 1)
-    return seeds
-
-
 def band_scale(
     sample: Callable, mean_path: Callable, x: np.ndarray, period: np.ndarray
 ) -> np.ndarray:
@@ -77,7 +66,7 @@ def band_scale(
     """
     steps = x.shape[1] - 1
     x0, period = tf.constant(x[:, 0], tf.float32), tf.constant(period, tf.float32)
-    seeds = tf.constant(content_seeds(x), tf.int64)
+    seeds = tf.constant(conformal.content_seeds(x), tf.int64)
     samples = sample(x0, period, seeds, CALIBRATION_SAMPLES, steps).numpy()[:, :, 1:]
     mean = mean_path(x0, period, steps).numpy()
     required = conformal.scores(x[:, 1:] - mean, samples - mean[:, None])

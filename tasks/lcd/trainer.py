@@ -96,7 +96,7 @@ def _conformal(data: TrainingData, model: keras.Model, name: str) -> tuple:
     mean = generator.rollout(x0_t, period_t, steps, sample=False).numpy()
     # Scored against the band of as many draws as `evaluate` scores, drawn the same
     # way, so calibration and evaluation see the same sampling noise.
-    seeds = tf.constant(calibration.content_seeds(np.c_[x0, truth]), tf.int64)
+    seeds = tf.constant(conformal.content_seeds(np.c_[x0, truth]), tf.int64)
     deviations = generator.deviations(
         x0_t, period_t, seeds, data.config.eval_samples, steps, tf.constant(mean)
     ).numpy()
