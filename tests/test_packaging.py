@@ -95,7 +95,7 @@ print(",".join(configs.TASKS))
 """
     result = run_in(template_project, site, "-c", script)
     assert result.returncode == 0, result.stderr[-2000:]
-    assert result.stdout.strip().splitlines()[-1] == "lcd,art"
+    assert result.stdout.strip().splitlines()[-1] == "lcd,art,sequences"
 
 
 TEMPLATE_PIPELINE = """
