@@ -17,6 +17,7 @@ LABELS = {
     ("coverage", "coverage"): "coverage of 90% band",
     ("band_width", "band_width"): "90% band width",
     ("sample_mean", "mean_squared_error"): "sample-mean MSE",
+    ("mean_path_mse", "mean_path_mse"): "mean-path MSE",
     ("rollout", "mean_squared_error"): "rollout MSE (mean h0)",
     ("predictions", "mean_squared_error"): "teacher-forced MSE (scaled)",
     ("", "accuracy"): "accuracy",

@@ -54,6 +54,12 @@ class SequencesDataset(Schema):
     )
     values: List[str] = text(..., f"{COLUMNS}, at least one", "the value columns (channels)")
     context: List[str] = text([], COLUMNS, "context columns, constant within a series")
+    categorical: List[str] = text(
+        [],
+        f"{COLUMNS} among the context columns",
+        "context columns that are categories even where their values look like numbers "
+        "(a context column of text always is one)",
+    )
     eval_fraction: float = fraction(0.15, "share of series in the eval split")
     calibration_fraction: float = fraction(0.15, "share of series in the calibration split")
     holdout: Dict[str, Any] = text(
@@ -63,7 +69,7 @@ class SequencesDataset(Schema):
     )
     seed: int = integer(0, 0, MAX_SEED, doc="salts the hash that splits the series")
 
-    @field_validator("values", "context", mode="before")
+    @field_validator("values", "context", "categorical", mode="before")
     @classmethod
     def _column_list(cls, value, info):
         names = value if isinstance(value, (list, tuple)) else None
@@ -99,6 +105,8 @@ class SequencesDataset(Schema):
                 f"a number below 1 - eval_fraction = {1 - self.eval_fraction:g}, "
                 "so some series train",
             )
+        if set(self.categorical) - set(self.context):
+            raise self.refuse("categorical", self.categorical, self.rules()["categorical"])
         unknown = sorted(set(self.holdout) - set(self.context))
         if unknown or len(self.holdout) > 1:
             raise self.refuse(

@@ -104,7 +104,10 @@ def from_sequence_example(
             f"SequencesExampleGen: {path}: series {series_id!r} holds NaN or infinite values; "
             "allowed: finite numbers."
         )
-    row_context = tuple(_single(context[n], n, path) for n in dataset.context)
+    row_context = tuple(
+        str(value) if name in dataset.categorical else value
+        for name, value in ((n, _single(context[n], n, path)) for n in dataset.context)
+    )
     kinds = {
         n: "categorical" if isinstance(v, str) else "numeric"
         for n, v in zip(dataset.context, row_context, strict=True)

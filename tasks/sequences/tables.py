@@ -75,8 +75,8 @@ def inspect(dataset: SequencesDataset, path: str) -> Dict[str, str]:
     """Checks the first file's columns; returns each context column's kind.
 
     A missing column is refused naming the file and the columns it has; a
-    context column whose sampled values are all numbers is numeric, any
-    other categorical.
+    context column whose sampled values are all numbers is numeric, unless
+    `categorical` names it; any other is categorical.
     """
     if dataset.step is None:
         raise InvalidSequenceData(
@@ -94,7 +94,10 @@ def inspect(dataset: SequencesDataset, path: str) -> Dict[str, str]:
     sample = next(chunks(path, kind, _columns(dataset), SAMPLE_ROWS), None)
     if sample is None or sample.empty:
         raise InvalidSequenceData(f"SequencesExampleGen: {path} holds no rows.")
-    return {c: "numeric" if _all_numbers(sample[c]) else "categorical" for c in dataset.context}
+    return {
+        c: "numeric" if _all_numbers(sample[c]) and c not in dataset.categorical else "categorical"
+        for c in dataset.context
+    }
 
 
 def _header(path: str, kind: str) -> List[str]:
