@@ -45,7 +45,12 @@ MODELS = {
     "generator_linear_g": ("generator", {"context_units": []}),
     "baseline": ("generator", {"strategy": configs.BASELINE_STRATEGY}),
 }
-QUICK_DATA = {"train_per_period": 40, "eval_per_period": 10, "length": 12}
+QUICK_DATA = {
+    "train_per_period": 40,
+    "eval_per_period": 10,
+    "calibration_per_period": 15,
+    "length": 12,
+}
 QUICK_TRAINING = {
     "epochs": 2,
     "batch_size": 32,

@@ -108,8 +108,9 @@ def test_lcd_quality_scores_sampled_trajectories_per_period_and_resumes(quick, i
     assert report in first
     overall = {row[1]: row for row in table_rows(report, "Per seed, overall")}
     assert set(overall) == {"paper", "generator", "generator_linear_g", "baseline"}
-    # h0 = 0 has nothing to sample: its band is a line and its CRPS its absolute error.
-    assert float(overall["baseline"][4]) == 0.0 and float(overall["generator"][4]) > 0.0
+    # Both are calibrated on the calibration split: h0 = 0 gets a band too (a unit
+    # normal per path, scaled), not a line.
+    assert float(overall["baseline"][4]) > 0.0 and float(overall["generator"][4]) > 0.0
     for name in ("CRPS", "Truth in the 90% band", "Mean-h0 rollout MSE"):
         periods = [row[0] for row in table_rows(report, f"{name} per unseen period")]
         assert periods == ["1", "2", "3", "4"]
@@ -128,6 +129,19 @@ def test_lcd_quality_scores_sampled_trajectories_per_period_and_resumes(quick, i
     # A second run trains nothing and reports the same numbers.
     second = in_process("benchmarks.lcd_quality", *args)
     assert (out / "lcd_quality.md").read_text() == report and report in second
+
+
+@pytest.mark.e2e
+def test_sequences_quality_runs_the_pipeline_on_real_data_per_season(in_process, tmp_path):
+    printed = in_process("benchmarks.sequences_quality", "--quick", "--out", tmp_path)
+    report = (tmp_path / "sequences_quality.md").read_text()
+    assert report.split("\n", 2)[2] in printed
+    lines = [line for line in report.splitlines() if line.startswith("|")][2:]
+    rows = {r[2]: r for r in ([c.strip() for c in line.strip("|").split("|")] for line in lines)}
+    assert set(rows) == {"overall", "season=apr-sep", "season=oct-mar"}
+    for row in rows.values():
+        contextual, baseline = (float(v) for v in row[4].split(" / "))  # in the 90% band
+        assert 0 < contextual <= 1 and 0 < baseline <= 1
 
 
 @pytest.mark.e2e

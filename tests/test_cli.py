@@ -230,3 +230,14 @@ def test_band_calibration_without_enough_training_periods_stops_before_anything_
 )
 def test_data_values_are_json_or_bare_words(text, expected):
     assert cli._assignment(text) == expected
+
+
+def test_a_misspelt_column_of_the_users_data_exits_2_before_any_component(seqgen_here, tmp_path):
+    (tmp_path / "days.csv").write_text("day,hour,demand\n0,0,1.5\n0,1,1.2\n")
+    result = seqgen_here(
+        "run", "--task", "sequences", "--data", "path=days.csv", "--data", "id=day",
+        "--data", "step=hour", "--data", "values=[demnd]",
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert "days.csv has no column 'demnd'; its columns: day, hour, demand." in result.stderr
+    assert not os.path.exists(tmp_path / "runs" / "seqgen-sequences-demo" / "metadata.sqlite")

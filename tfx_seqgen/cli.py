@@ -13,7 +13,7 @@ from typing import List
 
 from tfx_seqgen import tasks
 from tfx_seqgen.components.validation import InvalidParameterError
-from tfx_seqgen.errors import InvalidTrainingConfig, ServingError
+from tfx_seqgen.errors import InvalidSequenceData, InvalidTrainingConfig, ServingError
 from tfx_seqgen.pipeline import configs
 from tfx_seqgen.serving.commands import add_commands
 
@@ -242,7 +242,12 @@ def main(argv: List[str] | None = None) -> int:
 
     try:
         return args.handler(args)
-    except (InvalidParameterError, InvalidTrainingConfig, ServingError) as error:
+    except (
+        InvalidParameterError,
+        InvalidSequenceData,
+        InvalidTrainingConfig,
+        ServingError,
+    ) as error:
         print(f"seqgen: error: {error}", file=sys.stderr)  # say what was wrong, and stop
         return 2
     except OSError as error:  # a missing file or binary, a port in use, a timeout
