@@ -27,7 +27,7 @@ import tensorflow_transform as tft
 
 from benchmarks import harness, lcd_quality
 from tfx_seqgen import tasks
-from tfx_seqgen.models.training import TrainingData
+from tfx_seqgen.models.training_data import TrainingData
 from tfx_seqgen.pipeline import configs
 from tfx_seqgen.tasks.lcd import trainer
 from tfx_seqgen.tasks.lcd.signatures import LcdServing

@@ -50,11 +50,11 @@ from benchmarks import art_quality, harness, lcd_quality  # noqa: E402
 from tfx_seqgen import tasks  # noqa: E402
 from tfx_seqgen.models.training import (  # noqa: E402
     EpochLogger,
-    TrainingData,
     allowed_steps_per_execution,
     set_steps_per_execution,
     steps_per_execution,
 )
+from tfx_seqgen.models.training_data import TrainingData  # noqa: E402
 from tfx_seqgen.pipeline import configs  # noqa: E402
 
 TASK_MODULES = {"lcd": lcd_quality, "art": art_quality}

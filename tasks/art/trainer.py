@@ -8,8 +8,9 @@ from __future__ import annotations
 import keras
 import tensorflow_transform as tft
 
-from tfx_seqgen.models.training import TrainingData, fit, optimizer
+from tfx_seqgen.models.training import fit, optimizer
 from tfx_seqgen.models.training_config import TrainingConfig
+from tfx_seqgen.models.training_data import TrainingData
 from tfx_seqgen.tasks.art.model import ArtModel
 from tfx_seqgen.tasks.art.preprocessing import OOV_BUCKETS, VOCABULARY
 

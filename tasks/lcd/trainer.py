@@ -16,8 +16,9 @@ import tensorflow_transform as tft
 from tfx_seqgen.errors import InvalidTrainingConfig
 from tfx_seqgen.models import conformal
 from tfx_seqgen.models.scaling import scale, unscale
-from tfx_seqgen.models.training import TrainingData, fit, optimizer
+from tfx_seqgen.models.training import fit, optimizer
 from tfx_seqgen.models.training_config import TrainingConfig
+from tfx_seqgen.models.training_data import TrainingData
 from tfx_seqgen.tasks.lcd import calibration
 from tfx_seqgen.tasks.lcd.model import FreeRunning, LcdModel, anchored_crps_loss, crps_loss
 from tfx_seqgen.tasks.lcd.signatures import LcdServing, scaling_constants, to_model

@@ -17,8 +17,9 @@ import tensorflow_transform as tft
 
 from tfx_seqgen.models import conformal
 from tfx_seqgen.models.scaling import unscale
-from tfx_seqgen.models.training import TrainingData, fit, optimizer
+from tfx_seqgen.models.training import fit, optimizer
 from tfx_seqgen.models.training_config import TrainingConfig
+from tfx_seqgen.models.training_data import TrainingData
 from tfx_seqgen.tasks.sequences.layout import Layout
 from tfx_seqgen.tasks.sequences.model import SequencesModel
 from tfx_seqgen.tasks.sequences.signatures import SequencesServing
