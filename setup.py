@@ -31,6 +31,11 @@ setup(
         "tf-keras>=2.16,<2.17",
         "kfp>=2.5,<3",
         "matplotlib>=3.5",
+        # the typed configuration (tfx_seqgen.schema)
+        "pydantic>=2,<3",
+        # the sequences task reads users' CSV and Parquet tables
+        "pandas>=1.5",
+        "pyarrow>=10",
         # the built-in model server: REST API and Prometheus metrics
         "tornado>=6.1",
         "prometheus-client>=0.16",
