@@ -7,6 +7,8 @@ import json
 import logging
 import os
 
+from tfx_seqgen.serving.generation import generate_command
+
 _log = logging.getLogger(__name__)
 
 
@@ -98,11 +100,26 @@ def add_commands(commands) -> None:
         parser.add_argument("--json", action="store_true", help="print JSON")
 
     generate = commands.add_parser(
-        "generate", help="sample LCD trajectories from a served model, conditioned on (x0, T)"
+        "generate",
+        help="sample trajectories from a served model: LCD's from (x0, --period), a "
+        "sequences model's from x0 and --context",
     )
     client_arguments(generate, "lcd")
-    generate.add_argument("--x0", type=float, required=True, help="first value of the sequence")
-    generate.add_argument("--period", type=float, nargs="+", required=True, help="one or more T")
+    generate.add_argument(
+        "--x0",
+        type=float,
+        nargs="+",
+        required=True,
+        help="first value(s) of the sequence: one for LCD, one per value column for sequences",
+    )
+    generate.add_argument("--period", type=float, nargs="+", help="LCD: one or more T")
+    generate.add_argument(
+        "--context",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="sequences: a context column's value, e.g. --context season=apr-sep (repeatable)",
+    )
     generate.add_argument("--samples", type=int, default=10)
     generate.add_argument("--steps", type=_steps, default=25)
     generate.add_argument("--seed", type=int, default=0)
@@ -185,44 +202,6 @@ def serve_command(args: argparse.Namespace) -> int:
         batching=batcher,
     )
     serve_forever(server)
-    return 0
-
-
-def generate_command(args: argparse.Namespace) -> int:
-    from tfx_seqgen.serving.client import ServingClient
-    from tfx_seqgen.tasks.lcd import view as trajectories
-    from tfx_seqgen.tasks.lcd.data import LcdDataset
-
-    with ServingClient(args.server, args.model_name, timeout=args.timeout) as client:
-        dataset = LcdDataset(length=args.steps)
-        results = trajectories.generate_per_period(
-            client.generate, dataset, args.period, args.x0, args.samples, args.seed
-        )
-        version = client.last_version
-    if args.plot:
-        trajectories.plot(results, args.plot)
-    if args.json:
-        print(
-            json.dumps(
-                {
-                    "model": args.model_name,
-                    "version": version,
-                    "x0": args.x0,
-                    "seed": args.seed,
-                    "periods": args.period,
-                    "trajectories": [r.samples.tolist() for r in results],
-                    "plot": args.plot,
-                }
-            )
-        )
-        return 0
-    print(
-        f"{args.model_name} version {version} at {args.server}: {args.samples} trajectories "
-        f"per period, x0 = {args.x0:g}, {args.steps} steps"
-    )
-    print(trajectories.format_table(results))
-    if args.plot:
-        print(f"Plot: {args.plot}")
     return 0
 
 

@@ -7,6 +7,8 @@ one (`dose`) that shape each series.
 
 import json
 import os
+import subprocess
+import sys
 import urllib.request
 
 import grpc
@@ -117,3 +119,24 @@ def test_generate_over_grpc_and_rest_matches_the_pushed_model(run, tmp_path):
             answer = json.loads(response.read())
         rest = np.asarray(answer["outputs"]["trajectories"], np.float32)
         np.testing.assert_allclose(rest, expected, atol=1e-5)
+
+
+def test_the_generate_command_takes_x0_and_the_context_by_name(run, tmp_path):
+    base = os.path.dirname(local_runs.pushed_to(run))
+    with ServerProcess("sequences", base, "builtin", str(tmp_path / "log")) as server:
+        command = [sys.executable, "-m", "tfx_seqgen", "generate", "--server", server.address,
+                   "--model-name", "sequences", "--x0", "1.5", "0.0", "--samples", "4",
+                   "--steps", "3"]  # fmt: skip
+        done = subprocess.run(
+            [*command, "--context", "trend=up", "--context", "dose=2", "--json"],
+            capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr[-2000:]
+        trajectories = np.asarray(json.loads(done.stdout)["trajectories"])
+        assert trajectories.shape == (4, 4, 2)  # samples, x0 and 3 steps, 2 value columns
+        np.testing.assert_allclose(trajectories[:, 0], [[1.5, 0.0]] * 4)
+        missing = subprocess.run(
+            [*command, "--context", "trend=up"], capture_output=True, text=True, timeout=300
+        )
+        assert missing.returncode != 0
+        assert "the model takes exactly the context columns ['dose', 'trend']" in missing.stderr
