@@ -152,3 +152,58 @@ def art_answers(run, queries: Sequence[str]) -> pd.DataFrame:
             "probability": probabilities[np.arange(len(queries)), digits],
         }
     )
+
+
+def sequence_trajectories(run, count: int = 3, num_samples: int = 100, seed: int = 0) -> list:
+    """The pushed (or candidate) sequences model's trajectories for the first `count` eval
+    series, from each one's x0 and context: dicts of `id`, `context`, `truth` [L, C] and
+    `samples` [num_samples, L, C]."""
+    generate = tf.saved_model.load(served_model_dir(run)).signatures["generate"]
+    channels = generate.structured_input_signature[1]["x0"].shape[-1]
+    uri = run_summary.output_of(run.components, _generator(run), "examples").uri
+    files = sorted(glob.glob(os.path.join(uri, "Split-eval", "*")))
+    found = []
+    for record in tf.data.TFRecordDataset(files, compression_type="GZIP").take(count):
+        feature = tf.train.Example.FromString(record.numpy()).features.feature
+        length = feature["length"].int64_list.value[0]
+        values = np.asarray(feature["values"].float_list.value, np.float32).reshape(-1, channels)
+        context = {}
+        for name, value in feature.items():
+            if name not in ("series_id", "length", "values"):
+                kind = value.WhichOneof("kind")
+                item = getattr(value, kind).value[0]
+                context[name] = item.decode() if isinstance(item, bytes) else float(item)
+        inputs = {name: tf.constant([v]) for name, v in context.items()}
+        drawn = generate(
+            x0=tf.constant(values[:1]),
+            seed=tf.constant([seed], tf.int64),
+            num_samples=tf.constant(num_samples),
+            steps=tf.constant(int(length) - 1),
+            **inputs,
+        )["trajectories"].numpy()[0]
+        series_id = feature["series_id"].bytes_list.value[0].decode()
+        found.append(
+            {"id": series_id, "context": context, "truth": values[:length], "samples": drawn}
+        )
+    return found
+
+
+def plot_sequences(results: list, channel: int = 0):
+    """A panel per series: truth dashed, 20 samples thin, their mean bold, the 5-95% band."""
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(1, len(results), figsize=(4 * len(results), 3.2), squeeze=False)
+    for axis, r in zip(axes[0], results, strict=True):
+        samples, t = r["samples"][:, :, channel], np.arange(len(r["truth"]))
+        for sample in samples[:20]:
+            axis.plot(t, sample, color="tab:blue", alpha=0.3, linewidth=0.8)
+        low, high = np.percentile(samples, [5, 95], axis=0)
+        axis.fill_between(t, low, high, color="tab:blue", alpha=0.15, label="5-95% of samples")
+        axis.plot(t, samples.mean(axis=0), color="tab:blue", linewidth=2, label="sample mean")
+        axis.plot(t, r["truth"][:, channel], "k--", linewidth=1.5, label="truth")
+        context = ", ".join(f"{k}={v}" for k, v in r["context"].items())
+        axis.set_title(f"{r['id']} ({context})", fontsize=9)
+        axis.set_xlabel("step")
+    axes[0][0].legend(loc="best", fontsize=8)
+    figure.tight_layout()
+    return figure

@@ -140,3 +140,23 @@ def test_the_generate_command_takes_x0_and_the_context_by_name(run, tmp_path):
         )
         assert missing.returncode != 0
         assert "the model takes exactly the context columns ['dose', 'trend']" in missing.stderr
+
+
+def test_the_notebook_inspects_a_sequences_run(run, monkeypatch):
+    import nbformat
+    from nbclient import NotebookClient
+
+    notebook_path = os.path.join(os.path.dirname(__file__), "..", "notebooks", "inspect_run.ipynb")
+    monkeypatch.setenv("SEQGEN_PIPELINE_ROOT", run.pipeline_root)
+    notebook = nbformat.read(notebook_path, as_version=4)
+    NotebookClient(
+        notebook,
+        timeout=600,
+        kernel_name="python3",
+        resources={"metadata": {"path": os.path.dirname(notebook_path)}},
+    ).execute()
+    outputs = [o for c in notebook.cells if c.cell_type == "code" for o in c.outputs]
+    kinds = [kind for o in outputs for kind in o.get("data", {})]
+    assert kinds.count("image/png") == 2  # training curves, and the generated series
+    text = "".join(o.get("text", "") for o in outputs)
+    assert run.pipeline_name in text and "Blessed" in text
