@@ -184,9 +184,11 @@ def test_ablation_covers_every_strategy_with_both_cells(quick, in_process):
         (v, c) for v in ablation.VARIANTS for c in ablation.CELLS
     ]
     by_variant = {(r[0], r[1]): r for r in rows}
-    for cell in ablation.CELLS:  # noise gives a band; a deterministic start does not
+    # Every model is calibrated on the calibration split, as served: a deterministic
+    # start gets a band (a unit normal per path, scaled) as a noisy one does.
+    for cell in ablation.CELLS:
         assert float(by_variant[("zero + gaussian noise", cell)][5]) > 0.0
-        assert float(by_variant[("learned", cell)][5]) == 0.0
+        assert float(by_variant[("learned", cell)][5]) > 0.0
 
 
 @pytest.mark.e2e
