@@ -13,7 +13,9 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, ClassVar, Dict, Tuple
 
-from tfx_seqgen.schema import Schema, number
+from pydantic import model_validator
+
+from tfx_seqgen.schema import Schema, fraction, number
 
 if TYPE_CHECKING:
     import tensorflow_model_analysis as tfma
@@ -72,3 +74,21 @@ class Blessing(Schema):
     min_improvement: float = number(
         0.0, doc="relative margin by which the headline must beat the baseline's (0: any win)"
     )
+
+
+class BandBlessing(Blessing):
+    """A generator's blessing: its 90% band must hold the truth about as often as promised
+    (a band that always holds it is too wide to inform)."""
+
+    min_coverage: float = fraction(0.8, "lowest coverage of the 90% band on the eval split")
+    max_coverage: float = fraction(0.99, "highest coverage of the 90% band on the eval split")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> BandBlessing:
+        if self.min_coverage > self.max_coverage:
+            raise self.refuse(
+                "min_coverage",
+                self.min_coverage,
+                f"a number at most max_coverage={self.max_coverage!r}",
+            )
+        return self

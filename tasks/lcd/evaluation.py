@@ -26,9 +26,9 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any, Dict, Tuple
 
-from pydantic import field_validator, model_validator
+from pydantic import field_validator
 
-from tfx_seqgen.components.evaluator import Blessing, beats_baseline, bounded, overall
+from tfx_seqgen.components.evaluator import BandBlessing, beats_baseline, bounded, overall
 from tfx_seqgen.schema import choice, fraction, number
 
 if TYPE_CHECKING:  # imported where used: the defaults load without TFMA
@@ -42,7 +42,7 @@ HEADLINES: Dict[str, Tuple[str, str]] = {
 }
 
 
-class LcdBlessing(Blessing):
+class LcdBlessing(BandBlessing):
     """LCD's bounds: MSE of scaled deltas (their range is [-1, 1]) and rollout MSE in
     x's units (x spans [0, ~4]); predicting no change scores about 0.1 and 1.
     Coverage of the nominal 90% band: a band that always holds the truth is too
@@ -57,7 +57,6 @@ class LcdBlessing(Blessing):
     max_mse: float = number(0.01, doc="bound on the teacher-forced MSE (scaled deltas)")
     max_rollout_mse: float = number(0.1, doc="bound on the mean-h0 rollout MSE")
     min_coverage: float = fraction(0.7, "lowest coverage of the 90% band (headline crps)")
-    max_coverage: float = fraction(0.99, "highest coverage of the 90% band (headline crps)")
 
     @field_validator("headline")
     @classmethod
@@ -65,16 +64,6 @@ class LcdBlessing(Blessing):
         if value not in HEADLINES:
             raise cls.refuse("headline", value, cls.rules()["headline"])
         return value
-
-    @model_validator(mode="after")
-    def _ordered(self) -> LcdBlessing:
-        if self.min_coverage > self.max_coverage:
-            raise self.refuse(
-                "min_coverage",
-                self.min_coverage,
-                f"a number at most max_coverage={self.max_coverage!r}",
-            )
-        return self
 
 
 # LCD's outputs of the `evaluate` signature: (output, TFMA metric class, metric name).

@@ -12,10 +12,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any, Dict, Sequence
 
-from pydantic import model_validator
-
-from tfx_seqgen.components.evaluator import Blessing, beats_baseline, bounded, overall
-from tfx_seqgen.schema import fraction
+from tfx_seqgen.components.evaluator import BandBlessing, beats_baseline, bounded, overall
 
 if TYPE_CHECKING:  # imported where used: the defaults load without TFMA
     import tensorflow_model_analysis as tfma
@@ -23,21 +20,8 @@ if TYPE_CHECKING:  # imported where used: the defaults load without TFMA
 SCORES = ("crps", "coverage", "band_width", "mean_path_mse")
 
 
-class SequencesBlessing(Blessing):
+class SequencesBlessing(BandBlessing):
     """CRPS must beat the baseline's, and the 90% band must hold the truth about as promised."""
-
-    min_coverage: float = fraction(0.8, "lowest coverage of the 90% band on the eval split")
-    max_coverage: float = fraction(0.99, "highest coverage of the 90% band on the eval split")
-
-    @model_validator(mode="after")
-    def _ordered(self) -> SequencesBlessing:
-        if self.min_coverage > self.max_coverage:
-            raise self.refuse(
-                "min_coverage",
-                self.min_coverage,
-                f"a number at most max_coverage={self.max_coverage!r}",
-            )
-        return self
 
 
 def eval_config(p: Dict[str, Any], slice_columns: Sequence[str] = ()) -> tfma.EvalConfig:
