@@ -4,7 +4,7 @@ Light on purpose: pydantic only, so `seqgen run` refuses a bad setting
 before it imports the pipeline. The task and its model options are checked
 by the task (tasks.task.Task.training_config), against its model's options
 schema. Each field's description is what the command line's help and the
-README's table say of it (tests/test_schema.py holds them together).
+docs/pipeline.md's table say of it (tests/test_schema.py holds them together).
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 The training benchmarks run by their `main` in this process, which has
 TensorFlow and TFX loaded already (half a minute a script otherwise); the
 data generation and serving benchmarks, which measure processes, run as
-`python -m benchmarks.NAME`, as the README types them.
+`python -m benchmarks.NAME`, as the docs type them.
 """
 
 import importlib

@@ -1,4 +1,4 @@
-"""Every Python example in README.md runs as written."""
+"""Every Python example in README.md and docs/ runs as written."""
 
 import pathlib
 import re
@@ -8,7 +8,10 @@ import sys
 import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-BLOCKS = re.findall(r"```python\n(.*?)```", (ROOT / "README.md").read_text(), re.S)
+PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+BLOCKS = [
+    block for page in PAGES for block in re.findall(r"```python\n(.*?)```", page.read_text(), re.S)
+]
 
 
 def test_readme_has_python_examples():

@@ -1,4 +1,4 @@
-"""One schema per configuration section: the README's tables and the CLI's help follow it."""
+"""One schema per configuration section: the docs' tables and the CLI's help follow it."""
 
 import re
 import subprocess
@@ -11,23 +11,23 @@ from tfx_seqgen import tasks
 from tfx_seqgen.errors import InvalidParameterError, InvalidTrainingConfig
 from tfx_seqgen.models.training_config import TrainingConfig
 
-README = (ROOT / "README.md").read_text()
+PIPELINE_DOC = (ROOT / "docs" / "pipeline.md").read_text()
 
 
 def _table_keys(heading: str) -> list:
-    """The backticked first cells of the first table after `heading` in README.md."""
-    text = README.split(heading, 1)[1]
+    """The backticked first cells of the first table after `heading` in docs/pipeline.md."""
+    text = PIPELINE_DOC.split(heading, 1)[1]
     table = text[text.index("\n|") :].split("\n\n", 1)[0]
     return [m.group(1) for m in re.finditer(r"^\| `([a-z_]+)`", table, re.M)]
 
 
-def test_the_readme_documents_every_trainer_setting_and_no_other():
+def test_the_docs_document_every_trainer_setting_and_no_other():
     documented = _table_keys("reads `custom_config`:")
     assert sorted(documented) == sorted(set(TrainingConfig.model_fields) - {"task"})
 
 
-def test_the_readme_documents_every_blessing_parameter_and_no_other():
-    section = README.split("| setting (`--eval`)", 1)[1].split("\n\n", 1)[0]
+def test_the_docs_document_every_blessing_parameter_and_no_other():
+    section = PIPELINE_DOC.split("| setting (`--eval`)", 1)[1].split("\n\n", 1)[0]
     documented = re.findall(r"^\| `([a-z_]+)`(?:, `([a-z_]+)`)?", section, re.M)
     names = {name for pair in documented for name in pair if name}
     schema = {name for task in tasks.REGISTRY.values() for name in task.evaluation.model_fields}

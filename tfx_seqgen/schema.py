@@ -6,7 +6,7 @@ pydantic model whose fields carry their rule in words (`allowed`) beside
 their constraints. A bad value is refused on construction with an error
 that names the section, the parameter, the value and what is allowed,
 and an unknown name with the names that exist, so a typo stops a run
-before any component starts. The command line's help and the README's
+before any component starts. The command line's help and the docs'
 tables are checked against the same fields (tests/test_schema.py).
 
 Light on purpose: pydantic alone, so `seqgen` checks a run in a second.
