@@ -29,7 +29,7 @@ import os
 import types as python_types
 import typing
 import uuid
-from typing import Any, ClassVar, Dict, List
+from typing import Any, ClassVar, Dict, Iterable, List
 
 import apache_beam as beam
 import numpy as np
@@ -80,7 +80,7 @@ def serialize(arrays: Dict[str, np.ndarray]) -> List[bytes]:
 
 # Where shards are written before their rename, inside the output artifact
 # but outside every split directory, so no reader of a split ever lists them.
-_TEMPORARY_DIR = ".writing"
+TEMPORARY_DIR = ".writing"
 
 
 def shard_path(split_dir: str, index: int, count: int) -> str:
@@ -88,16 +88,24 @@ def shard_path(split_dir: str, index: int, count: int) -> str:
     return os.path.join(split_dir, f"{FILE_PREFIX}-{index:05d}-of-{count:05d}.gz")
 
 
-def write_shard(shard: tuple, dataset: Any, temporary_dir: str) -> None:
-    """Generates one shard's records and moves its finished file into place."""
-    split, path, start, stop = shard
-    records = serialize(dataset.arrays(split, start, stop))
+def write_records(records: Iterable[bytes], path: str, temporary_dir: str) -> int:
+    """Writes a shard's records under a temporary name, then moves the finished file to
+    `path`; returns how many it wrote."""
     partial = os.path.join(temporary_dir, f"{uuid.uuid4().hex}.gz")
+    count = 0
     with tf.io.TFRecordWriter(partial, tf.io.TFRecordOptions(compression_type="GZIP")) as writer:
         for record in records:
             writer.write(record)
+            count += 1
     tf.io.gfile.rename(partial, path, overwrite=True)
-    beam.metrics.Metrics.counter(_METRICS_NAMESPACE, f"{split}_examples").inc(len(records))
+    return count
+
+
+def write_shard(shard: tuple, dataset: Any, temporary_dir: str) -> None:
+    """Generates one shard's records and moves its finished file into place."""
+    split, path, start, stop = shard
+    written = write_records(serialize(dataset.arrays(split, start, stop)), path, temporary_dir)
+    beam.metrics.Metrics.counter(_METRICS_NAMESPACE, f"{split}_examples").inc(written)
 
 
 def _json_fields(dataset_class: type) -> List[str]:
@@ -176,7 +184,7 @@ class DatasetExecutor(base_beam_executor.BaseBeamExecutor):
                 (split, shard_path(split_dir, index, len(bounds)), start, stop)
                 for index, (start, stop) in enumerate(bounds)
             ]
-        temporary_dir = os.path.join(examples.uri, _TEMPORARY_DIR)
+        temporary_dir = os.path.join(examples.uri, TEMPORARY_DIR)
         tf.io.gfile.makedirs(temporary_dir)
         with self._make_beam_pipeline() as pipeline:
             _ = (

@@ -1,4 +1,4 @@
-"""TF Serving's REST JSON: request bodies to tensors, responses to JSON.
+"""TF Serving's REST JSON requests: predict bodies to tensors.
 
 The rules follow TF Serving's json_tensor.cc and http_rest_api_handler.cc:
 - a predict body is `{"signature_name"?, "instances": [...]}` (row format:
@@ -10,11 +10,7 @@ The rules follow TF Serving's json_tensor.cc and http_rest_api_handler.cc:
   string or `{"b64": "..."}`;
 - lists must be rectangular; the shape is read from the first element at
   each level;
-- a row request answers `{"predictions": [...]}` (one element per batch
-  item, objects when there are several outputs), a columnar one
-  `{"outputs": ...}`; NaN and infinities are written as the bare tokens
-  NaN / Infinity, as TF Serving writes them; outputs whose name ends in
-  `_bytes` are written as `{"b64": ...}`.
+- answers are written by json_responses.py.
 
 Unlike TF Serving, which ignores them, unknown top-level keys and unknown
 named inputs are refused (INVALID_ARGUMENT naming them), as the gRPC API
@@ -34,9 +30,7 @@ from typing import Any, Dict, Tuple
 import grpc
 import numpy as np
 import tensorflow as tf
-from google.protobuf import json_format
 from tensorflow.core.protobuf import meta_graph_pb2
-from tensorflow_serving.apis import get_model_metadata_pb2, get_model_status_pb2
 
 from tfx_seqgen.serving.predict import DEFAULT_SIGNATURE, ServingStatus
 
@@ -46,7 +40,7 @@ BODY_KEYS = ("signature_name", ROW, COLUMNAR)
 _QUOTED_CHARS = 256
 
 
-def _invalid(message: str) -> ServingStatus:
+def invalid(message: str) -> ServingStatus:
     return ServingStatus(grpc.StatusCode.INVALID_ARGUMENT, message)
 
 
@@ -58,44 +52,44 @@ def _quote(value: Any) -> str:
 def parse_predict_body(body: bytes) -> Tuple[str, str, Any]:
     """(signature name, ROW or COLUMNAR, the instances or inputs) of a predict body."""
     if not body.strip():
-        raise _invalid("JSON Parse error: The document is empty")
+        raise invalid("JSON Parse error: The document is empty")
     try:
         document = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         position = getattr(error, "pos", getattr(error, "start", 0))
         reason = getattr(error, "msg", getattr(error, "reason", str(error)))
-        raise _invalid(f"JSON Parse error: {reason} at offset: {position}") from None
+        raise invalid(f"JSON Parse error: {reason} at offset: {position}") from None
     if not isinstance(document, dict):
-        raise _invalid(f"JSON Value: {_quote(document)} Is not object")
+        raise invalid(f"JSON Value: {_quote(document)} Is not object")
     unknown = sorted(set(document) - set(BODY_KEYS))
     if unknown:
-        raise _invalid(
+        raise invalid(
             f"Unknown key(s) in the request body: {', '.join(unknown)}. "
             f"Allowed: {', '.join(BODY_KEYS)}"
         )
     signature_name = document.get("signature_name", DEFAULT_SIGNATURE)
     if not isinstance(signature_name, str):
-        raise _invalid(
+        raise invalid(
             f"JSON Value: {_quote(document)} not formatted correctly. "
             "'signature_name' key must be a string value."
         )
     if ROW in document and COLUMNAR in document:
-        raise _invalid(
+        raise invalid(
             f"JSON Value: {_quote(document)} Not formatted correctly expecting only one of "
             "'inputs' or 'instances' keys to exist"
         )
     if ROW in document:
         instances = document[ROW]
         if not isinstance(instances, list):
-            raise _invalid(
+            raise invalid(
                 f"JSON Value: {_quote(document)} Expecting 'instances' to be an list/array"
             )
         if not instances:
-            raise _invalid(f"JSON Value: {_quote(document)} No values in 'instances' array")
+            raise invalid(f"JSON Value: {_quote(document)} No values in 'instances' array")
         return signature_name or DEFAULT_SIGNATURE, ROW, instances
     if COLUMNAR in document:
         return signature_name or DEFAULT_SIGNATURE, COLUMNAR, document[COLUMNAR]
-    raise _invalid("Missing 'inputs' or 'instances' key")
+    raise invalid("Missing 'inputs' or 'instances' key")
 
 
 def _is_b64(value: Any) -> bool:
@@ -112,7 +106,7 @@ _JSON_TYPE = {bool: "Bool", int: "Number", float: "Number", str: "String", list:
 
 def _type_error(value: Any, dtype: tf.DType) -> ServingStatus:
     kind = "Null" if value is None else _JSON_TYPE.get(type(value), "Object")
-    return _invalid(
+    return invalid(
         f"JSON Value: {_quote(value)} Type: {kind} is not of expected type: {dtype.name}"
     )
 
@@ -124,13 +118,13 @@ def _scalar(value: Any, dtype: tf.DType):
             return value.encode("utf-8")
         if _is_b64(value):
             if len(value) != 1 or not isinstance(value["b64"], str):
-                raise _invalid(
+                raise invalid(
                     f"JSON Value: {_quote(value)} not formatted correctly for base64 data"
                 )
             try:
                 return base64.b64decode(value["b64"], validate=True)
             except (binascii.Error, ValueError):
-                raise _invalid("Unable to base64 decode") from None
+                raise invalid("Unable to base64 decode") from None
         raise _type_error(value, dtype)
     if dtype == tf.bool:
         if isinstance(value, bool):
@@ -164,18 +158,18 @@ def to_array(value: Any, dtype: tf.DType) -> np.ndarray:
     def walk(item, level):
         if level == len(shape):
             if isinstance(item, list):
-                raise _invalid(
+                raise invalid(
                     f"Encountered list at unexpected level: {level} expected < {len(shape)}"
                 )
             flat.append(_scalar(item, dtype))
             return
         if not isinstance(item, list):
-            raise _invalid(
+            raise invalid(
                 f"JSON Value: {_quote(item)} found at incorrect level: {level + 1} in the "
                 f"JSON DOM. Expected at level: {len(shape)}"
             )
         if len(item) != shape[level]:
-            raise _invalid(
+            raise invalid(
                 f"Encountered list at unexpected size: {len(item)} at level: {level} "
                 f"expected size: {shape[level]}"
             )
@@ -209,7 +203,7 @@ def _dtypes(signature: meta_graph_pb2.SignatureDef) -> Dict[str, tf.DType]:
 def _check_names(given, expected, where: str) -> None:
     unknown = sorted(set(given) - set(expected))
     if unknown:
-        raise _invalid(
+        raise invalid(
             f"Unknown input(s) {', '.join(unknown)} in {where}. "
             f"The signature's inputs are: {', '.join(sorted(expected))}"
         )
@@ -223,7 +217,7 @@ def request_tensors(
     if body_format == COLUMNAR:
         if not _is_named(payload):
             if len(dtypes) != 1:
-                raise _invalid(
+                raise invalid(
                     "inputs is a plain value/list, but expecting an object as multiple "
                     "input tensors required as per tensorinfo_map"
                 )
@@ -233,7 +227,7 @@ def request_tensors(
         tensors = {}
         for alias, dtype in sorted(dtypes.items()):
             if alias not in payload:
-                raise _invalid(f"Missing named input: {alias} in 'inputs' object.")
+                raise invalid(f"Missing named input: {alias} in 'inputs' object.")
             tensors[alias] = to_array(payload[alias], dtype)
         return tensors
     return _rows(dtypes, payload)
@@ -242,7 +236,7 @@ def request_tensors(
 def _rows(dtypes: Dict[str, tf.DType], instances: list) -> Dict[str, np.ndarray]:
     named = _is_named(instances[0])
     if not named and len(dtypes) != 1:
-        raise _invalid(
+        raise invalid(
             "instances is a plain list, but expecting list of objects as multiple input "
             "tensors required as per tensorinfo_map"
         )
@@ -250,13 +244,13 @@ def _rows(dtypes: Dict[str, tf.DType], instances: list) -> Dict[str, np.ndarray]
     for index, item in enumerate(instances):
         if _is_named(item) != named:
             wanted, got = ("object", "list") if named else ("value/list", "object")
-            raise _invalid(f"Expecting {wanted} but got {got} at item {index} of input list")
+            raise invalid(f"Expecting {wanted} but got {got} at item {index} of input list")
         if not named:
             ((alias, dtype),) = dtypes.items()
             item = {alias: item}
         elif set(item) != set(dtypes):
             _check_names(item, dtypes, f"element {index} of 'instances'")
-            raise _invalid(
+            raise invalid(
                 f"Failed to process element: {index} of 'instances' list. JSON object: "
                 f"{_quote(item)} keys must be equal to: {','.join(sorted(dtypes))}"
             )
@@ -265,76 +259,15 @@ def _rows(dtypes: Dict[str, tf.DType], instances: list) -> Dict[str, np.ndarray]
                 value = to_array(item[alias], dtype)
             except ServingStatus as error:
                 key = f" key: {alias}" if named else ""
-                raise _invalid(
+                raise invalid(
                     f"Failed to process element: {index}{key} of 'instances' list. "
                     f"Error: {error.message}"
                 ) from None
             first = columns[alias][0] if columns[alias] else value
             if value.shape != first.shape:
-                raise _invalid(
+                raise invalid(
                     f"Failed to process element: {index} key: {alias} of 'instances' list. "
                     f"Error: Expecting shape {list(first.shape)} but got: {list(value.shape)}"
                 )
             columns[alias].append(value)
     return {alias: np.stack(values) for alias, values in columns.items()}
-
-
-def _json_value(alias: str, array: np.ndarray) -> Any:
-    if array.dtype == object or array.dtype.kind == "S":
-        if alias.endswith("_bytes"):
-            encode = np.frompyfunc(lambda b: {"b64": base64.b64encode(b).decode("ascii")}, 1, 1)
-        else:
-            encode = np.frompyfunc(lambda b: b.decode("utf-8", errors="replace"), 1, 1)
-        return encode(array).tolist() if array.ndim else encode(array)
-    return array.tolist()
-
-
-def response_json(outputs: Dict[str, np.ndarray], body_format: str) -> dict:
-    """A predict response's JSON: `predictions` for row requests, `outputs` for columnar."""
-    if body_format == COLUMNAR:
-        values = {alias: _json_value(alias, array) for alias, array in outputs.items()}
-        return {"outputs": next(iter(values.values())) if len(values) == 1 else values}
-    batch = None
-    for alias, array in outputs.items():
-        if array.ndim == 0:
-            raise _invalid(f"Tensor name: {alias} has no shape information ")
-        if batch is not None and array.shape[0] != batch:
-            raise _invalid(
-                f"Tensor name: {alias} has inconsistent batch size: {array.shape[0]} "
-                f"expecting: {batch}"
-            )
-        batch = array.shape[0]
-    values = {alias: _json_value(alias, array) for alias, array in outputs.items()}
-    if len(values) == 1:
-        return {"predictions": next(iter(values.values()))}
-    return {"predictions": [{alias: values[alias][i] for alias in values} for i in range(batch)]}
-
-
-def status_json(response: get_model_status_pb2.GetModelStatusResponse) -> dict:
-    """GET /v1/models/NAME: every field printed, newest version first, as TF Serving does."""
-    document = json_format.MessageToDict(
-        response, preserving_proto_field_name=True, including_default_value_fields=True
-    )
-    for entry in document["model_version_status"]:
-        # Proto JSON leaves an unset message out; TF Serving always prints the status.
-        entry.setdefault("status", {})
-        entry["status"].setdefault("error_code", "OK")
-        entry["status"].setdefault("error_message", "")
-    document["model_version_status"].sort(key=lambda s: int(s["version"]), reverse=True)
-    return document
-
-
-def metadata_json(response: get_model_metadata_pb2.GetModelMetadataResponse) -> dict:
-    """GET /v1/models/NAME/metadata: the SignatureDefMap unpacked, as TF Serving prints it."""
-    signature_map = get_model_metadata_pb2.SignatureDefMap()
-    response.metadata["signature_def"].Unpack(signature_map)
-    options = {"preserving_proto_field_name": True, "including_default_value_fields": True}
-    return {
-        "model_spec": json_format.MessageToDict(response.model_spec, **options),
-        "metadata": {"signature_def": json_format.MessageToDict(signature_map, **options)},
-    }
-
-
-def dumps(document: dict) -> bytes:
-    """JSON with NaN / Infinity as bare tokens, as TF Serving writes them."""
-    return json.dumps(document, allow_nan=True).encode("utf-8")

@@ -22,113 +22,22 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import threading
 from concurrent import futures
 from typing import Callable, Dict
 
 import grpc
-import tensorflow as tf
 import tornado.escape
 import tornado.httpserver
 import tornado.netutil
 import tornado.web
-from tensorflow_serving.apis import (
-    get_model_metadata_pb2,
-    get_model_status_pb2,
-    model_pb2,
-    predict_pb2,
-)
 
-from tfx_seqgen.serving import json_tensors, metrics, predict
+from tfx_seqgen.serving import json_responses, metrics, predict, rest_api
 from tfx_seqgen.serving.model_store import ModelStore
-from tfx_seqgen.serving.tensor_protos import to_array
 
 _log = logging.getLogger(__name__)
 
 DEFAULT_REST_PORT = 8501
-
-_MODEL = r"/v1/models/(?P<name>[^/:]+)(?:/versions/(?P<version>\d+)|/labels/(?P<label>[^/:]+))?"
-_PREDICT_URL = re.compile(_MODEL + r":(?P<method>predict)", re.IGNORECASE)
-_GET_URL = re.compile(_MODEL + r"(?P<metadata>/metadata)?", re.IGNORECASE)
-
-# TF Serving's http_server.cc ToHTTPStatusCode.
-HTTP_STATUS = {
-    grpc.StatusCode.OK: 200,
-    grpc.StatusCode.CANCELLED: 499,
-    grpc.StatusCode.UNKNOWN: 500,
-    grpc.StatusCode.INVALID_ARGUMENT: 400,
-    grpc.StatusCode.DEADLINE_EXCEEDED: 504,
-    grpc.StatusCode.NOT_FOUND: 404,
-    grpc.StatusCode.ALREADY_EXISTS: 409,
-    grpc.StatusCode.PERMISSION_DENIED: 403,
-    grpc.StatusCode.RESOURCE_EXHAUSTED: 429,
-    grpc.StatusCode.FAILED_PRECONDITION: 400,
-    grpc.StatusCode.ABORTED: 409,
-    grpc.StatusCode.OUT_OF_RANGE: 400,
-    grpc.StatusCode.UNIMPLEMENTED: 501,
-    grpc.StatusCode.INTERNAL: 500,
-    grpc.StatusCode.UNAVAILABLE: 503,
-    grpc.StatusCode.DATA_LOSS: 500,
-    grpc.StatusCode.UNAUTHENTICATED: 401,
-}
-
-
-def model_spec(match: re.Match) -> model_pb2.ModelSpec:
-    """The ModelSpec a matched URL asks for."""
-    spec = model_pb2.ModelSpec(name=tornado.escape.url_unescape(match["name"]))
-    if match["version"]:
-        version = int(match["version"])
-        if version >= 2**63:
-            raise predict.ServingStatus(
-                grpc.StatusCode.INVALID_ARGUMENT,
-                f"Failed to convert version: {match['version']} to numeric.",
-            )
-        spec.version.value = version
-    elif match["label"]:
-        spec.version_label = tornado.escape.url_unescape(match["label"])
-    return spec
-
-
-def predict_response(
-    stores: dict,
-    spec: model_pb2.ModelSpec,
-    body: bytes,
-    labels: dict | None = None,
-    batcher=None,
-) -> dict:
-    """A predict body's JSON answer, computed by the gRPC API's predict.
-
-    `labels` (the metrics' labels of the request) gets the signature's name.
-    """
-    signature_name, body_format, payload = json_tensors.parse_predict_body(body)
-    spec.signature_name = signature_name
-    if labels is not None:
-        labels["signature_name"] = signature_name
-    signature = predict.signature_def(stores, spec)
-    tensors = json_tensors.request_tensors(signature, body_format, payload)
-    request = predict_pb2.PredictRequest(model_spec=spec)
-    for alias, array in tensors.items():
-        request.inputs[alias].CopyFrom(
-            tf.make_tensor_proto(array, dtype=signature.inputs[alias].dtype)
-        )
-    response = predict.predict(stores, request, batcher)
-    outputs = {alias: to_array(proto) for alias, proto in response.outputs.items()}
-    return json_tensors.response_json(outputs, body_format)
-
-
-def status_response(stores: dict, spec: model_pb2.ModelSpec) -> dict:
-    if spec.WhichOneof("version_choice") == "version_label":
-        spec.ClearField("version_label")  # TF Serving's status ignores labels
-    request = get_model_status_pb2.GetModelStatusRequest(model_spec=spec)
-    return json_tensors.status_json(predict.model_status(stores, request))
-
-
-def metadata_response(stores: dict, spec: model_pb2.ModelSpec) -> dict:
-    request = get_model_metadata_pb2.GetModelMetadataRequest(
-        model_spec=spec, metadata_field=["signature_def"]
-    )
-    return json_tensors.metadata_json(predict.model_metadata(stores, request))
 
 
 @tornado.web.stream_request_body
@@ -160,7 +69,7 @@ class _Handler(tornado.web.RequestHandler):
         self.refused = True
         self.set_status(413)
         self.finish(
-            json_tensors.dumps(
+            json_responses.dumps(
                 {
                     "error": f"Request body is larger than the server's limit of "
                     f"{self.rest.max_request_bytes} bytes (--max-request-mb)"
@@ -169,8 +78,8 @@ class _Handler(tornado.web.RequestHandler):
         )
 
     def _fail(self, status: predict.ServingStatus):
-        self.set_status(HTTP_STATUS.get(status.code, 500))
-        self.finish(json_tensors.dumps({"error": status.message}))
+        self.set_status(rest_api.HTTP_STATUS.get(status.code, 500))
+        self.finish(json_responses.dumps({"error": status.message}))
 
     def _malformed(self):
         self._fail(
@@ -190,7 +99,7 @@ class _Handler(tornado.web.RequestHandler):
             _log.exception("REST request %s failed", self.request.path)
             self._fail(predict.ServingStatus(grpc.StatusCode.INTERNAL, str(error)))
             return
-        self.finish(json_tensors.dumps(document))
+        self.finish(json_responses.dumps(document))
 
     async def get(self):
         if self.request.path.rstrip("/").lower() == "/v1/models":
@@ -200,7 +109,7 @@ class _Handler(tornado.web.RequestHandler):
                 )
             )
             return
-        match = _GET_URL.fullmatch(self.request.path)
+        match = rest_api.GET_URL.fullmatch(self.request.path)
         if not match:
             self._malformed()
             return
@@ -210,16 +119,16 @@ class _Handler(tornado.web.RequestHandler):
         def work():
             if match["metadata"] == "/metadata":
                 with measure(name, "GetModelMetadata", metrics.REST):
-                    return metadata_response(stores, model_spec(match))
+                    return rest_api.metadata_response(stores, rest_api.model_spec(match))
             with measure(name, "GetModelStatus", metrics.REST):
-                return status_response(stores, model_spec(match))
+                return rest_api.status_response(stores, rest_api.model_spec(match))
 
         await self._answer(work)
 
     async def post(self):
         if self.refused:
             return
-        match = _PREDICT_URL.fullmatch(self.request.path)
+        match = rest_api.PREDICT_URL.fullmatch(self.request.path)
         if not match or match["method"] != "predict":
             self._malformed()
             return
@@ -230,7 +139,9 @@ class _Handler(tornado.web.RequestHandler):
 
         def work():
             with measure(name, "Predict", metrics.REST) as labels:
-                return predict_response(stores, model_spec(match), body, labels, batcher)
+                return rest_api.predict_response(
+                    stores, rest_api.model_spec(match), body, labels, batcher
+                )
 
         await self._answer(work)
 

@@ -13,7 +13,7 @@ import pytest
 import tensorflow as tf
 from tensorflow.core.protobuf import meta_graph_pb2
 
-from tfx_seqgen.serving import json_tensors
+from tfx_seqgen.serving import json_responses, json_tensors
 from tfx_seqgen.serving.predict import ServingStatus
 
 
@@ -163,47 +163,47 @@ def test_row_response_splits_the_batch_and_columnar_keeps_tensors_whole():
         "trajectories": np.arange(6, dtype=np.float32).reshape(2, 1, 3),
         "in_training_range": np.array([True, False]),
     }
-    rows = json_tensors.response_json(outputs, "instances")
+    rows = json_responses.response_json(outputs, "instances")
     assert rows == {
         "predictions": [
             {"trajectories": [[0.0, 1.0, 2.0]], "in_training_range": True},
             {"trajectories": [[3.0, 4.0, 5.0]], "in_training_range": False},
         ]
     }
-    columns = json_tensors.response_json(outputs, "inputs")
+    columns = json_responses.response_json(outputs, "inputs")
     assert columns == {
         "outputs": {
             "trajectories": [[[0.0, 1.0, 2.0]], [[3.0, 4.0, 5.0]]],
             "in_training_range": [True, False],
         }
     }
-    single = json_tensors.response_json({"digit": np.array([3, 4])}, "instances")
+    single = json_responses.response_json({"digit": np.array([3, 4])}, "instances")
     assert single == {"predictions": [3, 4]}
-    assert json_tensors.response_json({"n": np.int32(7)}, "inputs") == {"outputs": 7}
+    assert json_responses.response_json({"n": np.int32(7)}, "inputs") == {"outputs": 7}
 
 
 def test_row_response_needs_one_batch_size():
     refused(
-        lambda: json_tensors.response_json({"a": np.zeros(2), "b": np.zeros(3)}, "instances"),
+        lambda: json_responses.response_json({"a": np.zeros(2), "b": np.zeros(3)}, "instances"),
         "inconsistent batch size: 3 expecting: 2",
     )
     refused(
-        lambda: json_tensors.response_json({"a": np.float32(1)}, "instances"),
+        lambda: json_responses.response_json({"a": np.float32(1)}, "instances"),
         "has no shape information",
     )
 
 
 def test_non_finite_floats_are_bare_tokens_and_bytes_outputs_are_b64():
     document = {"outputs": {"x": np.array([np.nan, np.inf, -np.inf]).tolist()}}
-    assert json_tensors.dumps(document) == b'{"outputs": {"x": [NaN, Infinity, -Infinity]}}'
+    assert json_responses.dumps(document) == b'{"outputs": {"x": [NaN, Infinity, -Infinity]}}'
     outputs = {"image_bytes": np.array([b"\x00\x01"], object), "name": np.array([b"lcd"], object)}
-    assert json_tensors.response_json(outputs, "inputs") == {
+    assert json_responses.response_json(outputs, "inputs") == {
         "outputs": {"image_bytes": [{"b64": "AAE="}], "name": ["lcd"]}
     }
 
 
 def test_float32_outputs_round_trip_exactly_through_json():
     values = np.array([0.1, 1 / 3, 2.7239232], np.float32)
-    text = json_tensors.dumps(json_tensors.response_json({"x": values}, "inputs"))
+    text = json_responses.dumps(json_responses.response_json({"x": values}, "inputs"))
     back = np.asarray(json.loads(text)["outputs"], np.float32)
     np.testing.assert_array_equal(back, values)

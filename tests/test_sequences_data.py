@@ -2,6 +2,8 @@
 
 import hashlib
 import os
+import subprocess
+import sys
 
 import numpy as np
 import pandas as pd
@@ -11,6 +13,7 @@ from tfx.dsl.components.base import base_beam_executor
 from tfx.types import artifact_utils, standard_artifacts
 
 from tfx_seqgen.errors import InvalidParameterError, InvalidSequenceData
+from tfx_seqgen.tasks.sequences import blocks
 from tfx_seqgen.tasks.sequences.component import SequencesExampleGen
 from tfx_seqgen.tasks.sequences.data import SequencesDataset
 
@@ -226,3 +229,68 @@ def test_too_few_series_for_the_splits_are_refused_saying_what_to_change(tmp_pat
             ),
             tmp_path / "single",
         )
+
+
+def rows(ids, steps, file="a.csv", kind=None):
+    """Rows of one file's chunk: one channel whose value is the step, one context column."""
+    n = len(ids)
+    return blocks.Rows(
+        np.array(ids),
+        np.array(steps),
+        np.arange(n, dtype=np.float64).reshape(n, 1),
+        (np.array(kind or ["k"] * n),),
+        np.zeros(n, np.int64),
+        (file,),
+    )
+
+
+def test_a_bucket_assembles_series_whose_rows_came_from_several_files_in_step_order():
+    block = blocks.assemble(
+        [rows(["b", "a", "a"], [2, 1, 0], "one.csv"), rows(["a", "b"], [2, 1], "two.csv")],
+        ["kind"],
+    )
+    got = {s.id: (s.values[:, 0].tolist(), s.context) for s in block.series()}
+    # Values are each row's position in its file's chunk: a = steps 0, 1, 2 -> 2, 1, 0.
+    assert got == {"a": ([2.0, 1.0, 0.0], ("k",)), "b": ([1.0, 0.0], ("k",))}
+    assert block.longest == 3
+
+
+@pytest.mark.parametrize(
+    "pieces, message",
+    [
+        (
+            [rows(["a", "a"], [0, 1], "one.csv"), rows(["a"], ["x"], "two.csv")],
+            r"series 'a' \(one.csv, two.csv\): its steps mix numbers and text",
+        ),
+        (
+            [rows(["a", "a"], [0, 1], "one.csv"), rows(["a"], [1], "two.csv")],
+            r"series 'a' \(one.csv, two.csv\): step 1 appears twice",
+        ),
+        (
+            [rows(["a", "a"], [0, 1], kind=["k", "j"])],
+            r"context column 'kind' changes within series 'a' \(a.csv\) \('k', then 'j'\)",
+        ),
+    ],
+)
+def test_a_bucket_refuses_series_whose_rows_disagree_across_files(pieces, message):
+    with pytest.raises(InvalidSequenceData, match=message):
+        blocks.assemble(pieces, ["kind"])
+
+
+def test_a_series_falls_in_the_same_bucket_in_every_process():
+    """Workers bucket rows independently: a process with another hash seed agrees."""
+    ids = ["m0000001", "m0000002", "speaker-7", "7"]
+    code = (
+        "import numpy as np; from tfx_seqgen.tasks.sequences import blocks; "
+        f"print(blocks.bucket_of(np.array({ids!r}), 1000).tolist())"
+    )
+    other = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**os.environ, "PYTHONHASHSEED": "12345"},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    here = blocks.bucket_of(np.array(ids), 1000).tolist()
+    assert other.stdout.split("\n")[-2] == str(here)
+    assert len(set(here)) > 1 and all(0 <= b < 1000 for b in here)

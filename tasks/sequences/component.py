@@ -1,10 +1,11 @@
 """SequencesExampleGen: the user's sequence files, one tf.Example per series, split by id.
 
 Reading is Beam's work from the first row: each worker reads whole files a
-chunk at a time (tables.py) and emits fragments of series; GroupByKey
-brings each series' fragments together, wherever they were; the series is
-assembled and checked (series.py), assigned its split by a hash of its id
-(data.py) and written padded to the longest series. No process holds a
+chunk at a time (tables.py) and cuts each chunk into rows by bucket of
+series (a hash of the id); GroupByKey brings a bucket's rows together,
+wherever they were; its series are sorted and checked together
+(blocks.py), each assigned its split by a hash of its id (data.py) and
+written padded to the longest series (series.py). No process holds a
 file or a split, so it scales out on Dataflow, Flink or Spark like the
 LCD and ART generators. Bad data stops the job with an error that names the
 file, column or series; a split left with too few series stops it after
@@ -18,6 +19,7 @@ import os
 from typing import Any, Dict, List
 
 import apache_beam as beam
+import tensorflow as tf
 from apache_beam.io import tfrecordio
 from apache_beam.metrics.metric import MetricsFilter
 from tfx import types
@@ -29,15 +31,17 @@ from tfx.types.component_spec import ChannelParameter, ComponentSpec
 
 from tfx_seqgen.components.example_gen import (
     EXAMPLES_KEY,
-    FILE_PREFIX,
+    TEMPORARY_DIR,
     DatasetComponent,
     from_exec_properties,
+    shard_path,
     spec_parameters,
+    write_records,
 )
 from tfx_seqgen.errors import InvalidSequenceData
 from tfx_seqgen.models import conformal
+from tfx_seqgen.tasks.sequences import blocks, tables
 from tfx_seqgen.tasks.sequences import series as series_lib
-from tfx_seqgen.tasks.sequences import tables
 from tfx_seqgen.tasks.sequences.data import SequencesDataset
 
 SPLITS = ("train", "eval", "calibration")
@@ -51,8 +55,6 @@ def context_kinds(dataset: SequencesDataset, files: List[str]) -> Dict[str, str]
     first = files[0]
     if tables.file_format(dataset, first) != "tfrecord":
         return tables.inspect(dataset, first)
-    import tensorflow as tf
-
     record = next(iter(tf.data.TFRecordDataset(first, compression_type=_compression(first))), None)
     if record is None:
         raise InvalidSequenceData(f"SequencesExampleGen: {first} holds no records.")
@@ -63,22 +65,25 @@ def _compression(path: str) -> str:
     return "GZIP" if path.lower().endswith(".gz") else ""
 
 
-def _same_kinds(found: tuple, kinds: Dict[str, str]) -> series_lib.Series:
-    series, series_kinds = found
+def _record_rows(path: str, record: bytes, dataset, kinds: Dict[str, str], buckets: int):
+    """(bucket, rows) of one SequenceExample, whose context kinds must be the first file's."""
+    series, series_kinds = series_lib.from_sequence_example(record, dataset, path)
     if series_kinds != kinds:
         raise InvalidSequenceData(
             f"SequencesExampleGen: series {series.id!r} has context kinds {series_kinds}, the "
             f"first file's are {kinds}; a context column is numeric in every series or text "
             "in every series."
         )
-    return series
+    rows = blocks.Rows.of_series(series, path)
+    return int(blocks.bucket_of(rows.ids[:1], buckets)[0]), rows
 
 
-def read_series(pipeline, dataset: SequencesDataset, files: List[str], kinds: Dict[str, str]):
-    """A PCollection of checked Series from every file."""
+def read_blocks(pipeline, dataset: SequencesDataset, files: List[str], kinds: Dict[str, str]):
+    """(bucket, Block) for every bucket of series of every file: whole series, checked."""
     by_format: Dict[str, List[str]] = {}
     for path in files:
         by_format.setdefault(tables.file_format(dataset, path), []).append(path)
+    buckets = tables.bucket_count(files)
     parts = []
     table_files = by_format.get("csv", []) + by_format.get("parquet", [])
     if table_files:
@@ -86,26 +91,47 @@ def read_series(pipeline, dataset: SequencesDataset, files: List[str], kinds: Di
             pipeline
             | "TableFiles" >> beam.Create(table_files)
             | "SpreadFiles" >> beam.Reshuffle()
-            | "ReadFragments" >> beam.FlatMap(lambda p: tables.fragments(dataset, kinds, p))
-            | "GroupBySeries" >> beam.GroupByKey()
-            | "Assemble" >> beam.MapTuple(series_lib.assemble)
+            | "ReadRows" >> beam.FlatMap(lambda p: tables.pieces(dataset, kinds, buckets, p))
         )
     if by_format.get("tfrecord"):
         parts.append(
             pipeline
             | "RecordFiles" >> beam.Create(by_format["tfrecord"])
             | "ReadRecords" >> tfrecordio.ReadAllFromTFRecord(with_filename=True)
-            | "Parse" >> beam.MapTuple(lambda p, r: series_lib.from_sequence_example(r, dataset, p))
-            | "SameKinds" >> beam.Map(_same_kinds, kinds)
+            | "RecordRows"
+            >> beam.MapTuple(lambda p, r: _record_rows(p, r, dataset, kinds, buckets))
         )
-    return parts[0] if len(parts) == 1 else tuple(parts) | "AllSeries" >> beam.Flatten()
+    rows = parts[0] if len(parts) == 1 else tuple(parts) | "AllRows" >> beam.Flatten()
+    return (
+        rows
+        | "GroupByBucket" >> beam.GroupByKey()
+        | "Assemble" >> beam.MapTuple(lambda b, r: (b, blocks.assemble(r, dataset.context)))
+    ), buckets
 
 
-def _split(series: series_lib.Series, dataset: SequencesDataset) -> int:
-    context = dict(zip(dataset.context, series.context, strict=True))
-    split = dataset.split_of(series.id, context)
-    beam.metrics.Metrics.counter(_NAMESPACE, f"{split}_series").inc()
-    return SPLITS.index(split)
+def write_block(
+    bucket_block: tuple,
+    dataset: SequencesDataset,
+    longest: int,
+    split_dirs: Dict[str, str],
+    buckets: int,
+    temporary_dir: str,
+) -> None:
+    """A bucket's series as one shard per split, each record padded to `longest` steps.
+
+    A shard is named by its bucket alone, so a retried bundle rewrites its file.
+    """
+    bucket, block = bucket_block
+    records: Dict[str, List[bytes]] = {split: [] for split in SPLITS}
+    for series in block.series():
+        context = dict(zip(dataset.context, series.context, strict=True))
+        records[dataset.split_of(series.id, context)].append(
+            series_lib.serialize(series, dataset, longest)
+        )
+    for split in SPLITS:
+        path = shard_path(split_dirs[split], bucket, buckets)
+        write_records(records[split], path, temporary_dir)
+        beam.metrics.Metrics.counter(_NAMESPACE, f"{split}_series").inc(len(records[split]))
 
 
 class SequencesExampleGenExecutor(base_beam_executor.BaseBeamExecutor):
@@ -122,27 +148,22 @@ class SequencesExampleGenExecutor(base_beam_executor.BaseBeamExecutor):
         _log.info("SequencesExampleGen: reading %d file(s); context kinds %s", len(files), kinds)
         examples.split_names = artifact_utils.encode_split_names(list(SPLITS))
         pipeline = self._make_beam_pipeline()
-        all_series = read_series(pipeline, dataset, files, kinds)
+        series, buckets = read_blocks(pipeline, dataset, files, kinds)
         longest = beam.pvalue.AsSingleton(
-            all_series
-            | "Lengths" >> beam.Map(lambda s: len(s.values))
+            series
+            | "Lengths" >> beam.MapTuple(lambda bucket, block: block.longest)
             | "Longest" >> beam.CombineGlobally(max)
         )
-        splits = all_series | "Split" >> beam.Partition(lambda s, n: _split(s, dataset), 3)
-        for split, members in zip(SPLITS, splits, strict=True):
-            directory = artifact_utils.get_split_uri([examples], split)
-            _ = (
-                members
-                | f"Serialize{split}" >> beam.Map(series_lib.serialize, dataset, longest)
-                | f"Write{split}"
-                >> beam.io.WriteToTFRecord(
-                    os.path.join(directory, FILE_PREFIX),
-                    file_name_suffix=".gz",
-                    compression_type=beam.io.filesystem.CompressionTypes.GZIP,
-                )
-            )
+        split_dirs = {split: artifact_utils.get_split_uri([examples], split) for split in SPLITS}
+        temporary_dir = os.path.join(examples.uri, TEMPORARY_DIR)
+        for directory in [*split_dirs.values(), temporary_dir]:
+            tf.io.gfile.makedirs(directory)
+        _ = series | "Write" >> beam.Map(
+            write_block, dataset, longest, split_dirs, buckets, temporary_dir
+        )
         result = pipeline.run()
         result.wait_until_finish()
+        tf.io.gfile.rmtree(temporary_dir)
         counts = _counts(result)
         _check_counts(dataset, counts)
         examples_utils.set_payload_format(examples, example_gen_pb2.FORMAT_TF_EXAMPLE)

@@ -1,4 +1,4 @@
-"""Whole series: assembled from table fragments or read from SequenceExamples, then written.
+"""Whole series: read from SequenceExamples or assembled from table rows (blocks.py), then written.
 
 A series is its id, its values [length, channels] in step order and its
 context. It is written as one tf.Example of fixed shape, so Transform and
@@ -10,7 +10,7 @@ one feature per context column (a float, or bytes for a categorical one).
 from __future__ import annotations
 
 import dataclasses
-from typing import Dict, Iterable, Tuple
+from typing import Dict, Tuple
 
 import numpy as np
 import tensorflow as tf
@@ -28,41 +28,6 @@ class Series:
     id: str
     values: np.ndarray  # [length, channels], float32, in step order
     context: tuple  # one value per context column: float or str
-
-
-def assemble(series_id: str, fragments: Iterable[tuple]) -> Series:
-    """One series from its fragments (tables.Fragment), in step order, checked."""
-    fragments = list(fragments)
-    files = sorted({f[3] for f in fragments})
-    contexts = sorted({f[2] for f in fragments}, key=repr)
-    where = f"series {series_id!r} ({', '.join(files)})"
-    if len(contexts) > 1:
-        raise InvalidSequenceData(
-            f"SequencesExampleGen: {where}: its context changes ({contexts[0]} then "
-            f"{contexts[1]}); a context column holds one value per series."
-        )
-    steps = np.concatenate([f[0] for f in fragments])
-    values = np.concatenate([f[1] for f in fragments])
-    try:
-        order = np.argsort(steps, kind="stable")
-    except TypeError:
-        raise InvalidSequenceData(
-            f"SequencesExampleGen: {where}: its steps mix numbers and text; allowed: steps "
-            "that sort (all numbers, or all text)."
-        ) from None
-    steps = steps[order]
-    repeated = np.flatnonzero(steps[1:] == steps[:-1])
-    if len(repeated):
-        raise InvalidSequenceData(
-            f"SequencesExampleGen: {where}: step {steps[repeated[0]]!r} appears twice; allowed: "
-            "one row per series and step."
-        )
-    if len(steps) < 2:
-        raise InvalidSequenceData(
-            f"SequencesExampleGen: {where}: {len(steps)} step; allowed: at least 2 steps per "
-            "series (a first value to start from and one to generate)."
-        )
-    return Series(series_id, values[order].astype(np.float32), contexts[0])
 
 
 def from_sequence_example(
@@ -97,8 +62,7 @@ def from_sequence_example(
             f"SequencesExampleGen: {path}: series {series_id!r}: its value feature lists have "
             f"different lengths {[len(c) for c in columns]}; allowed: one length per series."
         )
-    fragment_steps = np.arange(len(columns[0]))
-    values = np.asarray(columns, np.float64).T.reshape(len(fragment_steps), len(columns))
+    values = np.asarray(columns, np.float64).T.reshape(len(columns[0]), len(columns))
     if not np.isfinite(values).all():
         raise InvalidSequenceData(
             f"SequencesExampleGen: {path}: series {series_id!r} holds NaN or infinite values; "
@@ -112,7 +76,12 @@ def from_sequence_example(
         n: "categorical" if isinstance(v, str) else "numeric"
         for n, v in zip(dataset.context, row_context, strict=True)
     }
-    return assemble(series_id, [(fragment_steps, values, row_context, path)]), kinds
+    if len(values) < 2:
+        raise InvalidSequenceData(
+            f"SequencesExampleGen: series {series_id!r} ({path}): {len(values)} step; allowed: "
+            "at least 2 steps per series (a first value to start from and one to generate)."
+        )
+    return Series(series_id, values.astype(np.float32), row_context), kinds
 
 
 def _single(feature: tf.train.Feature, name: str, path: str):

@@ -1,11 +1,11 @@
-"""Reading long tables (CSV, Parquet) in chunks, as fragments of series.
+"""Reading long tables (CSV, Parquet) in chunks, as rows cut by bucket of series.
 
 A Beam worker reads one file a chunk at a time (never the whole file) and
-turns each chunk into fragments: the rows of one series within the chunk,
-as arrays. Grouping fragments into whole series is Beam's work
-(component.py), so a file of any size is read in flat memory. Every
-value is checked on the way: a bad one stops the job with an error naming
-the file, the column and the series.
+cuts each chunk into the rows of each bucket (blocks.py). Grouping a
+bucket's rows and assembling its series is Beam's work (component.py), so
+a file of any size is read in flat memory. Every value is checked on the
+way: a bad one stops the job with an error naming the file, the column and
+the series.
 
 Files are opened through Beam's FileSystems, so the same code reads local
 paths and gs:// on Dataflow, and .gz files decompressed.
@@ -20,13 +20,16 @@ import pandas as pd
 from apache_beam.io.filesystems import FileSystems
 
 from tfx_seqgen.errors import InvalidSequenceData
+from tfx_seqgen.tasks.sequences.blocks import Rows, by_bucket
 from tfx_seqgen.tasks.sequences.data import SUFFIXES, SequencesDataset
 
 CHUNK_ROWS = 100_000
 # Rows of the first file read to tell numeric context columns from categorical ones.
 SAMPLE_ROWS = 10_000
-# (steps [n], values [n, C] float64, context values, file)
-Fragment = Tuple[np.ndarray, np.ndarray, tuple, str]
+# Input bytes per bucket of series: a bucket is sorted and checked in one worker's memory.
+BUCKET_BYTES = 16 * 2**20
+# At least this many buckets, so that every worker of a small job has some.
+MIN_BUCKETS = 8
 
 
 def list_files(dataset: SequencesDataset) -> List[str]:
@@ -58,12 +61,14 @@ def _columns(dataset: SequencesDataset) -> List[str]:
 
 
 def chunks(
-    path: str, kind: str, columns: List[str], rows: int = CHUNK_ROWS
+    path: str, kind: str, columns: List[str], rows: int = CHUNK_ROWS, text: List[str] | None = None
 ) -> Iterator[pd.DataFrame]:
-    """The file's rows, `rows` at a time, holding only `columns`."""
+    """The file's rows, `rows` at a time, holding only `columns`; `text` columns (all
+    columns when None) are read as text, the others as pandas infers them."""
+    text = columns if text is None else text
     with FileSystems.open(path) as f:  # a .gz file is read decompressed
         if kind == "csv":
-            yield from pd.read_csv(f, usecols=columns, chunksize=rows, dtype=str)
+            yield from pd.read_csv(f, usecols=columns, chunksize=rows, dtype={c: str for c in text})
         else:
             import pyarrow.parquet as pq
 
@@ -117,69 +122,78 @@ def _all_numbers(column: pd.Series) -> bool:
     return bool(len(present)) and bool(pd.to_numeric(present, errors="coerce").notna().all())
 
 
-def fragments(
-    dataset: SequencesDataset, kinds: Dict[str, str], path: str
-) -> Iterator[Tuple[str, Fragment]]:
-    """(series id, fragment) for every series in every chunk of one file."""
+def bucket_count(files: List[str]) -> int:
+    """Buckets for the files' series: one per BUCKET_BYTES of input, at least MIN_BUCKETS."""
+    sizes = [m.size_in_bytes for r in FileSystems.match(files) for m in r.metadata_list]
+    return max(MIN_BUCKETS, -(-sum(sizes) // BUCKET_BYTES))
+
+
+def pieces(
+    dataset: SequencesDataset, kinds: Dict[str, str], buckets: int, path: str
+) -> Iterator[Tuple[int, Rows]]:
+    """(bucket, rows) for every bucket in every chunk of one file."""
     kind = file_format(dataset, path)
-    for frame in chunks(path, kind, _columns(dataset)):
-        yield from _chunk_fragments(dataset, kinds, path, frame)
+    text = [dataset.id, *(c for c in dataset.context if kinds[c] == "categorical")]
+    for frame in chunks(path, kind, _columns(dataset), text=text):
+        yield from by_bucket(_rows(dataset, kinds, path, frame), buckets)
 
 
-def _chunk_fragments(dataset, kinds, path, frame: pd.DataFrame):
-    ids = frame[dataset.id].astype(str).to_numpy()
-    order = np.argsort(ids, kind="stable")
-    ids = ids[order]
-    steps = _steps(frame[dataset.step]).to_numpy()[order]
-    values = np.stack([_numbers(frame, c, path, ids, order) for c in dataset.values], axis=1)
-    context = [_context(frame, c, kinds[c], path, order) for c in dataset.context]
-    bounds = np.flatnonzero(ids[1:] != ids[:-1]) + 1
-    for start, stop in zip([0, *bounds], [*bounds, len(ids)], strict=True):
-        for name, column in zip(dataset.context, context, strict=True):
-            if (column[start:stop] != column[start]).any():
-                other = column[start:stop][column[start:stop] != column[start]][0]
-                raise InvalidSequenceData(
-                    f"SequencesExampleGen: {path}: context column {name!r} changes within "
-                    f"series {ids[start]!r} ({column[start]!r}, then {other!r}); a context "
-                    "column holds one value per series."
-                )
-        row_context = tuple(column[start].item() for column in context)
-        yield ids[start], (steps[start:stop], values[start:stop], row_context, path)
+def _rows(dataset, kinds, path: str, frame: pd.DataFrame) -> Rows:
+    """A chunk's rows, every value checked."""
+    ids = frame[dataset.id].astype(str).to_numpy().astype(str)
+    return Rows(
+        ids,
+        _steps(frame[dataset.step]),
+        np.stack([_numbers(frame[c], c, path, ids) for c in dataset.values], axis=1),
+        tuple(_context(frame[c], c, kinds[c], path) for c in dataset.context),
+        np.zeros(len(ids), np.int64),
+        (path,),
+    )
 
 
-def _steps(column: pd.Series) -> pd.Series:
+def _steps(column: pd.Series) -> np.ndarray:
     """Numbers when every step is one (so 10 sorts after 9), else the text."""
+    if pd.api.types.is_numeric_dtype(column):
+        return column.to_numpy()
     numbers = pd.to_numeric(column, errors="coerce")
-    return numbers if numbers.notna().all() else column.astype(str)
+    return (
+        numbers.to_numpy() if numbers.notna().all() else column.astype(str).to_numpy().astype(str)
+    )
 
 
-def _numbers(frame, name: str, path: str, ids, order) -> np.ndarray:
-    raw = frame[name].to_numpy()[order]
-    numbers = pd.to_numeric(pd.Series(raw), errors="coerce").to_numpy(np.float64)
+def _as_numbers(column: pd.Series) -> np.ndarray:
+    if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
+        return column.to_numpy(np.float64)
+    return pd.to_numeric(column, errors="coerce").to_numpy(np.float64)
+
+
+def _numbers(column: pd.Series, name: str, path: str, ids: np.ndarray) -> np.ndarray:
+    numbers = _as_numbers(column)
     bad = ~np.isfinite(numbers)
     if bad.any():
         row = int(np.flatnonzero(bad)[0])
         raise InvalidSequenceData(
-            f"SequencesExampleGen: {path}: value column {name!r} holds {raw[row]!r} in series "
-            f"{ids[row]!r}; allowed: finite numbers (no text, NaN, empty cell or infinity)."
+            f"SequencesExampleGen: {path}: value column {name!r} holds "
+            f"{column.iloc[row]!r} in series {str(ids[row])!r}; allowed: finite numbers (no "
+            "text, NaN, empty cell or infinity)."
         )
     return numbers
 
 
-def _context(frame, name: str, kind: str, path: str, order) -> np.ndarray:
-    raw = frame[name].to_numpy()[order]
+def _context(column: pd.Series, name: str, kind: str, path: str) -> np.ndarray:
     if kind == "categorical":
-        if pd.isna(raw).any():
+        if column.isna().any():
             raise InvalidSequenceData(
                 f"SequencesExampleGen: {path}: context column {name!r} has an empty cell; "
                 "every row needs its series' context value."
             )
-        return raw.astype(str)
-    numbers = pd.to_numeric(pd.Series(raw), errors="coerce").to_numpy(np.float64)
+        return column.astype(str).to_numpy().astype(str)
+    numbers = _as_numbers(column)
     if not np.isfinite(numbers).all():
         row = int(np.flatnonzero(~np.isfinite(numbers))[0])
         raise InvalidSequenceData(
-            f"SequencesExampleGen: {path}: numeric context column {name!r} holds {raw[row]!r}; "
-            "allowed: finite numbers (the first file's rows were all numbers)."
+            f"SequencesExampleGen: {path}: numeric context column {name!r} holds "
+            f"{column.iloc[row]!r}; allowed: finite numbers (the first file's rows were all "
+            "numbers)."
         )
     return numbers
