@@ -110,10 +110,10 @@ def pandas_job(path: str, out_dir: str) -> None:
         split: tf.io.TFRecordWriter(os.path.join(out_dir, f"{split}.tfrecord.gz"), options)
         for split in SPLITS
     }
-    for start, stop in zip(starts, stops):
+    for start, stop in zip(starts, stops, strict=True):
         context = (str(regions[start]), float(capacities[start]))
         series = series_lib.Series(str(ids[start]), values[start:stop], context)
-        split = dataset.split_of(series.id, dict(zip(CONTEXT, context)))
+        split = dataset.split_of(series.id, dict(zip(CONTEXT, context, strict=True)))
         writers[split].write(series_lib.serialize(series, dataset, longest))
     for writer in writers.values():
         writer.close()

@@ -13,8 +13,9 @@ The calibrated factor q at step t is the k-th smallest score of the n
 calibration sequences, k = ceil((n + 1) * 0.9) (split-conformal prediction,
 Vovk et al.; Lei et al. 2018), per step because the error grows with the
 horizon (CF-RNN), and per context group where a group has at least
-MIN_GROUP sequences (Mondrian), the pooled factor otherwise and for a
-context the calibration split never had. `generate` then serves
+MIN_GROUP sequences (Mondrian: a categorical value, or a bin of a numeric
+context), the pooled factor otherwise and for a context the calibration
+split never had. `generate` then serves
 m + q * d: the mean path never moves, each sample keeps the shape of its
 deviation, and for exchangeable data the band holds the truth with
 probability at least 90% (and at most 90% + 1/(n + 1)).
@@ -41,6 +42,9 @@ COVERAGE = 0.9
 # Sequences a context group needs in the calibration split to get its own
 # factors; smaller groups use the pooled ones.
 MIN_GROUP = 50
+# A numeric context is cut into at most this many equally filled bins, each
+# with at least MIN_GROUP calibration sequences, to get factors of its own.
+MAX_BINS = 5
 
 
 def scores(error: np.ndarray, deviations: np.ndarray) -> np.ndarray:
@@ -125,6 +129,27 @@ def _per_step(step_scores: np.ndarray, coverage: float, carry: np.ndarray | None
         if not math.isfinite(factors[t]):
             factors[t] = carry[t] if carry is not None else (factors[t - 1] if t else math.inf)
     return factors
+
+
+def bin_edges(
+    values: np.ndarray, min_group: int = MIN_GROUP, max_bins: int = MAX_BINS
+) -> np.ndarray:
+    """Inner edges that cut a numeric context's calibration values into equally filled
+    bins of at least `min_group` (none when there are too few for two bins).
+
+    Binned, a numeric context gets factors per bin (its error may grow with it,
+    as a Mondrian group's does); a value outside the calibrated range falls in
+    the first or last bin, so every context is defined.
+    """
+    bins = min(max_bins, len(values) // min_group)
+    if bins < 2:
+        return np.zeros([0])
+    return np.unique(np.quantile(np.asarray(values, np.float64), np.arange(1, bins) / bins))
+
+
+def bin_of(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """Each value's bin: how many inner edges are at or below it."""
+    return np.searchsorted(edges, values, side="right")
 
 
 def content_seeds(rows: np.ndarray) -> list:

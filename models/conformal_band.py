@@ -18,15 +18,23 @@ KEY_TOLERANCE = 1e-4
 
 
 class ConformalBand(tf.Module):
-    """Factors [groups + 1, T] for numeric context keys [groups]; the last row is pooled."""
+    """Factors [groups + 1, T] for numeric context keys [groups]; the last row is pooled.
 
-    def __init__(self, keys, table: np.ndarray, name: str = "conformal_band"):
+    With bin `edges` (models.conformal.bin_edges), a context value is first
+    replaced by its bin's number, and the keys are bin numbers.
+    """
+
+    def __init__(self, keys, table: np.ndarray, edges=(), name: str = "conformal_band"):
         super().__init__(name=name)
         self.keys = tf.constant(np.asarray(keys, np.float32).reshape([-1]))
         self.table = tf.constant(np.asarray(table, np.float32))
+        self.edges = tf.constant(np.asarray(edges, np.float32).reshape([-1]))
 
     def factors(self, values: tf.Tensor, steps) -> tf.Tensor:
         """[rows, steps]: each row's group's factors; past the last calibrated step, the last."""
+        if self.edges.shape[0]:
+            bins = tf.searchsorted(self.edges[None, :], values[None, :], side="right")[0]
+            values = tf.cast(bins, tf.float32)
         gap = tf.abs(values[:, None] - self.keys[None, :])
         match = gap <= KEY_TOLERANCE * tf.maximum(1.0, tf.abs(self.keys))[None, :]
         groups = tf.shape(self.keys)[0]

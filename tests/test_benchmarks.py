@@ -15,10 +15,9 @@ import sys
 
 import pytest
 
+from tests import ROOT
 from tfx_seqgen import cli
 from tfx_seqgen.pipeline import local_runs
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def benchmark(*args):

@@ -1,13 +1,13 @@
 """Lint and the import layers, enforced in CI by ruff (the same checks as `make lint`)."""
 
 import os
-import pathlib
 import subprocess
 import sys
 
 import pytest
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
+from tests import ROOT
+
 RUFF = os.path.join(os.path.dirname(sys.executable), "ruff")
 
 # Bottom to top: components/ and models/, then tasks/ (the registry and one

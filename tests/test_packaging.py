@@ -1,14 +1,14 @@
 """The installed package: one namespace that lives beside a TFX project's own packages."""
 
 import os
-import pathlib
 import shutil
 import subprocess
 import sys
 
 import pytest
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
+from tests import ROOT
+
 UV = os.path.join(os.path.dirname(sys.executable), "uv")
 # What TFX's penguin template creates at its root (`tfx template copy`).
 TEMPLATE_NAMES = {"models", "pipeline", "local_runner.py", "kubeflow_runner.py"}
@@ -86,6 +86,7 @@ def test_our_code_and_the_templates_import_side_by_side(site, template_project):
 import models.model, pipeline.configs  # the template's own
 assert models.__file__.startswith({str(template_project)!r}), models.__file__
 assert not hasattr(pipeline.configs, "TASKS")
+from tests import ROOT
 from tfx_seqgen.tasks.lcd.component import LcdExampleGen
 from tfx_seqgen.tasks.trainer_module import run_fn
 from tfx_seqgen.pipeline import configs

@@ -1,13 +1,13 @@
 """Every Python example in README.md and docs/ runs as written."""
 
-import pathlib
 import re
 import subprocess
 import sys
 
 import pytest
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
+from tests import ROOT
+
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 BLOCKS = [
     block for page in PAGES for block in re.findall(r"```python\n(.*?)```", page.read_text(), re.S)

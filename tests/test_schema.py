@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from tests.test_readme import ROOT
+from tests import ROOT
 from tfx_seqgen import tasks
 from tfx_seqgen.errors import InvalidParameterError, InvalidTrainingConfig
 from tfx_seqgen.models.training_config import TrainingConfig

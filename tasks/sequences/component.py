@@ -89,8 +89,8 @@ def read_blocks(pipeline, dataset: SequencesDataset, files: List[str], kinds: Di
     if table_files:
         parts.append(
             pipeline
-            | "TableFiles" >> beam.Create(table_files)
-            | "SpreadFiles" >> beam.Reshuffle()
+            | "TableParts" >> beam.Create(tables.read_plan(dataset, table_files))
+            | "SpreadParts" >> beam.Reshuffle()
             | "ReadRows" >> beam.FlatMap(lambda p: tables.pieces(dataset, kinds, buckets, p))
         )
     if by_format.get("tfrecord"):

@@ -154,10 +154,14 @@ class SequencesServing(tf.Module):
         return checks
 
     def group(self, features) -> tf.Tensor:
-        """The conformal group of each row: its first categorical context id (0: none)."""
-        if not self.layout.categorical:
-            return tf.zeros_like(features["numeric"][:, 0])
-        return tf.cast(features[f"{self.layout.categorical[0]}_id"], tf.float32)
+        """The context that picks each row's conformal group: its first categorical
+        context id, else its first numeric context value (scaled; the band bins it),
+        else 0."""
+        if self.layout.categorical:
+            return tf.cast(features[f"{self.layout.categorical[0]}_id"], tf.float32)
+        if self.layout.numeric:
+            return features["numeric"][:, 0]
+        return tf.zeros_like(features["numeric"][:, 0])
 
     def sample(self, x0, features, seed, num_samples, steps):
         """Trajectories [B, num_samples, steps + 1, C] starting at x0."""

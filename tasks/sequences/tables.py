@@ -1,7 +1,8 @@
 """Reading long tables (CSV, Parquet) in chunks, as rows cut by bucket of series.
 
-A Beam worker reads one file a chunk at a time (never the whole file) and
-cuts each chunk into the rows of each bucket (blocks.py). Grouping a
+A Beam worker reads a file, or a byte range of an uncompressed CSV, a
+chunk at a time (never the whole file) and cuts each chunk into the rows
+of each bucket (blocks.py). Grouping a
 bucket's rows and assembling its series is Beam's work (component.py), so
 a file of any size is read in flat memory. Every value is checked on the
 way: a bad one stops the job with an error naming the file, the column and
@@ -13,10 +14,12 @@ paths and gs:// on Dataflow, and .gz files decompressed.
 
 from __future__ import annotations
 
+import io
 from typing import Dict, Iterator, List, Tuple
 
 import numpy as np
 import pandas as pd
+from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 
 from tfx_seqgen.errors import InvalidSequenceData
@@ -27,7 +30,11 @@ CHUNK_ROWS = 100_000
 # Rows of the first file read to tell numeric context columns from categorical ones.
 SAMPLE_ROWS = 10_000
 # Input bytes per bucket of series: a bucket is sorted and checked in one worker's memory.
-BUCKET_BYTES = 16 * 2**20
+BUCKET_BYTES = 8 * 2**20
+# An uncompressed CSV is read in ranges of this many bytes, each by any worker.
+RANGE_BYTES = 32 * 2**20
+# (file, start byte, stop byte or None for the whole file)
+Part = Tuple[str, int, "int | None"]
 # At least this many buckets, so that every worker of a small job has some.
 MIN_BUCKETS = 8
 
@@ -60,15 +67,67 @@ def _columns(dataset: SequencesDataset) -> List[str]:
     return [dataset.id, dataset.step, *dataset.values, *dataset.context]
 
 
+def read_plan(
+    dataset: SequencesDataset, files: List[str], range_bytes: int = RANGE_BYTES
+) -> List[Part]:
+    """The work of reading `files`: an uncompressed CSV in byte ranges of about
+    `range_bytes` (as Beam's text sources split a file), any other file whole."""
+    plan: List[Part] = []
+    for result in FileSystems.match(files):
+        for meta in result.metadata_list:
+            splittable = file_format(dataset, meta.path) == "csv" and not _compressed(meta.path)
+            if not splittable or meta.size_in_bytes <= range_bytes:
+                plan.append((meta.path, 0, None))
+                continue
+            starts = range(0, meta.size_in_bytes, range_bytes)
+            plan += [(meta.path, a, min(a + range_bytes, meta.size_in_bytes)) for a in starts]
+    return plan
+
+
+def _compressed(path: str) -> bool:
+    return CompressionTypes.detect_compression_type(path) != CompressionTypes.UNCOMPRESSED
+
+
+def _csv_range(f, start: int, stop: int) -> bytes:
+    """The lines of a CSV file that start in bytes [start, stop).
+
+    A CSV field must not hold a line break inside quotes for its file to be
+    read in ranges (as for Beam's splittable CSV reads).
+    """
+    if start:
+        f.seek(start - 1)
+        f.readline()  # to the first line that starts at or after `start`
+    begin = f.tell()
+    if begin >= stop:
+        return b""
+    data = f.read(stop - begin)
+    return data if data.endswith(b"\n") else data + f.readline()
+
+
 def chunks(
-    path: str, kind: str, columns: List[str], rows: int = CHUNK_ROWS, text: List[str] | None = None
+    path: str,
+    kind: str,
+    columns: List[str],
+    rows: int = CHUNK_ROWS,
+    text: List[str] | None = None,
+    byte_range: Tuple[int, int | None] = (0, None),
 ) -> Iterator[pd.DataFrame]:
     """The file's rows, `rows` at a time, holding only `columns`; `text` columns (all
-    columns when None) are read as text, the others as pandas infers them."""
+    columns when None) are read as text, the others as pandas infers them. A CSV
+    read by `byte_range` (start, stop) gives the rows whose lines start there."""
     text = columns if text is None else text
+    start, stop = byte_range
     with FileSystems.open(path) as f:  # a .gz file is read decompressed
         if kind == "csv":
-            yield from pd.read_csv(f, usecols=columns, chunksize=rows, dtype={c: str for c in text})
+            read = dict(usecols=columns, chunksize=rows, dtype={c: str for c in text})
+            if stop is None:
+                yield from pd.read_csv(f, **read)
+                return
+            data = _csv_range(f, start, stop)
+            if start:  # past the header: name the columns as the header does
+                read.update(header=None, names=_header(path, kind))
+            if data.strip():
+                yield from pd.read_csv(io.BytesIO(data), **read)
         else:
             import pyarrow.parquet as pq
 
@@ -129,12 +188,13 @@ def bucket_count(files: List[str]) -> int:
 
 
 def pieces(
-    dataset: SequencesDataset, kinds: Dict[str, str], buckets: int, path: str
+    dataset: SequencesDataset, kinds: Dict[str, str], buckets: int, part: Part
 ) -> Iterator[Tuple[int, Rows]]:
-    """(bucket, rows) for every bucket in every chunk of one file."""
+    """(bucket, rows) for every bucket in every chunk of one part of a file."""
+    path, start, stop = part
     kind = file_format(dataset, path)
     text = [dataset.id, *(c for c in dataset.context if kinds[c] == "categorical")]
-    for frame in chunks(path, kind, _columns(dataset), text=text):
+    for frame in chunks(path, kind, _columns(dataset), text=text, byte_range=(start, stop)):
         yield from by_bucket(_rows(dataset, kinds, path, frame), buckets)
 
 

@@ -3,7 +3,8 @@
 Padded steps carry no weight: the loss is the mean squared error of the
 next scaled values over the steps each series has. The band is fitted on
 the calibration split by split-conformal prediction (models.conformal),
-per step and per value of the first categorical context column.
+per step and per value of the first categorical context column (or bin of
+the first numeric one).
 """
 
 from __future__ import annotations
@@ -60,7 +61,9 @@ def train(fn_args, tft_output: tft.TFTransformOutput, config: TrainingConfig):
 
 
 def calibrate(data: TrainingData, model: keras.Model, name: str) -> tuple:
-    """(group keys, factors) from the calibration split, per step, channels pooled."""
+    """(group keys, factors, bin edges) from the calibration split, per step, channels
+    pooled. Groups are the first categorical context's values, else bins of the first
+    numeric context column (conformal.bin_edges), else one pooled group."""
     serving = SequencesServing(model, data.tft_output)
     layout = serving.layout
     features = {k: tf.constant(v) for k, v in data.features("calibration").items()}
@@ -78,9 +81,13 @@ def calibrate(data: TrainingData, model: keras.Model, name: str) -> tuple:
         np.transpose(error, [0, 2, 1]).reshape(-1, steps),
         np.transpose(deviations, [0, 3, 1, 2]).reshape(-1, deviations.shape[1], steps),
     )
-    groups = np.repeat(serving.group(features).numpy(), c)
-    fitted = conformal.fit(scores, groups)
+    context = serving.group(features).numpy()
+    edges = np.zeros([0])
+    if not layout.categorical and layout.numeric:
+        edges = conformal.bin_edges(context)
+        context = conformal.bin_of(context, edges)
+    fitted = conformal.fit(scores, np.repeat(context, c))
     _log.info(
         "%s: conformal band from %d calibration series (groups %s)", name, len(truth), fitted.counts
     )
-    return tuple(float(k) for k in fitted.keys), fitted.table
+    return tuple(float(k) for k in fitted.keys), fitted.table, edges

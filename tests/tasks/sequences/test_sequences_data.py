@@ -1,5 +1,6 @@
 """SequencesExampleGen on small CSV, Parquet and SequenceExample files (tasks/sequences/)."""
 
+import gzip
 import hashlib
 import os
 import subprocess
@@ -13,7 +14,7 @@ from tfx.dsl.components.base import base_beam_executor
 from tfx.types import artifact_utils, standard_artifacts
 
 from tfx_seqgen.errors import InvalidParameterError, InvalidSequenceData
-from tfx_seqgen.tasks.sequences import blocks
+from tfx_seqgen.tasks.sequences import blocks, tables
 from tfx_seqgen.tasks.sequences.component import SequencesExampleGen
 from tfx_seqgen.tasks.sequences.data import SequencesDataset
 
@@ -294,3 +295,27 @@ def test_a_series_falls_in_the_same_bucket_in_every_process():
     here = blocks.bucket_of(np.array(ids), 1000).tolist()
     assert other.stdout.split("\n")[-2] == str(here)
     assert len(set(here)) > 1 and all(0 <= b < 1000 for b in here)
+
+
+def test_a_csv_read_in_byte_ranges_gives_every_row_once(tmp_path):
+    """Ranges of 97 bytes cut lines anywhere; each line belongs to the range it starts in."""
+    frame = long_frame(make_series(12))
+    path = write_csv(tmp_path, frame)
+    dataset = SequencesDataset(path=path, **COLUMNS)
+    plan = tables.read_plan(dataset, [path], range_bytes=97)
+    assert len(plan) == -(-os.path.getsize(path) // 97)
+    text = ["meter", "kind"]
+    parts = [
+        chunk
+        for file, start, stop in plan
+        for chunk in tables.chunks(
+            file, "csv", list(frame.columns), text=text, byte_range=(start, stop)
+        )
+    ]
+    read = pd.concat(parts, ignore_index=True)
+    expected = pd.read_csv(path, dtype={"meter": str, "kind": str})
+    pd.testing.assert_frame_equal(read[list(expected.columns)], expected)
+    # A gzipped CSV cannot be cut: it is read whole.
+    with open(path, "rb") as plain, gzip.open(path + ".gz", "wb") as packed:
+        packed.write(plain.read())
+    assert tables.read_plan(dataset, [path + ".gz"], range_bytes=97) == [(path + ".gz", 0, None)]

@@ -17,6 +17,7 @@ import pandas as pd
 import pytest
 import tensorflow as tf
 
+from tests import ROOT
 from tfx_seqgen.errors import ServingError
 from tfx_seqgen.pipeline import local_runs
 from tfx_seqgen.pipeline.run_summary import output_of
@@ -146,7 +147,7 @@ def test_the_notebook_inspects_a_sequences_run(run, monkeypatch):
     import nbformat
     from nbclient import NotebookClient
 
-    notebook_path = os.path.join(os.path.dirname(__file__), "..", "notebooks", "inspect_run.ipynb")
+    notebook_path = str(ROOT / "notebooks" / "inspect_run.ipynb")
     monkeypatch.setenv("SEQGEN_PIPELINE_ROOT", run.pipeline_root)
     notebook = nbformat.read(notebook_path, as_version=4)
     NotebookClient(

@@ -1,16 +1,16 @@
 """notebooks/inspect_run.ipynb and the helpers it calls, on tiny pipeline runs."""
 
 import os
-import pathlib
 
 import nbformat
 import pytest
 from nbclient import NotebookClient
 
+from tests import ROOT
 from tests.conftest import TINY_RUNS
 from tfx_seqgen.pipeline import local_runs, run_views
 
-NOTEBOOK = pathlib.Path(__file__).resolve().parent.parent / "notebooks" / "inspect_run.ipynb"
+NOTEBOOK = ROOT / "notebooks" / "inspect_run.ipynb"
 
 
 def test_notebook_is_committed_without_outputs():

@@ -77,3 +77,56 @@ def test_calibrated_bands_cover_ninety_percent_of_exchangeable_data_in_every_gro
         assert 0.87 <= covered <= 0.93, (group, covered)
         uncalibrated = conformal.Calibration(("x",), np.ones((2, steps)), {})
         assert _coverage(rng, uncalibrated, group, sigma[group], spread, 4000, steps) < 0.8
+
+
+def test_a_numeric_context_is_cut_into_equally_filled_bins_of_at_least_min_group():
+    values = np.random.default_rng(1).permutation(np.arange(200.0))
+    edges = conformal.bin_edges(values, min_group=50)
+    np.testing.assert_allclose(edges, [49.75, 99.5, 149.25])  # 4 bins: quartiles of 0..199
+    assert np.bincount(conformal.bin_of(values, edges)).tolist() == [50, 50, 50, 50]
+    assert conformal.bin_edges(np.arange(400.0), min_group=50).size == 4  # at most 5 bins
+    assert conformal.bin_edges(np.arange(99.0), min_group=50).size == 0  # one bin: pooled
+
+
+def test_the_exported_band_bins_a_numeric_context_and_extends_past_the_calibrated_range():
+    import tensorflow as tf
+
+    from tfx_seqgen.models.conformal_band import ConformalBand
+
+    # Bins: below 0.5, 0.5 to 2, from 2. Factors [keys + 1, T]: bins 0 and 2, then pooled.
+    table = np.array([[1.0, 2.0], [5.0, 6.0], [9.0, 9.0]])
+    band = ConformalBand((0.0, 2.0), table, edges=(0.5, 2.0))
+    factors = band.factors(tf.constant([-7.0, 0.4, 1.0, 2.0, 30.0]), 3).numpy()
+    np.testing.assert_allclose(
+        factors,
+        [[1, 2, 2], [1, 2, 2], [9, 9, 9], [5, 6, 6], [5, 6, 6]],  # bin 1 had too few: pooled
+    )
+
+
+def test_binned_bands_cover_ninety_percent_where_the_error_grows_with_a_numeric_context():
+    """Truth error sigma = 0.2 + 2u for a numeric context u ~ U(0, 1); a model spread of
+    0.5 everywhere. Pooled factors over-cover small u and under-cover large u; factors
+    per bin of u cover about 90% at both ends (the tolerance as in the test above)."""
+    rng = np.random.default_rng(11)
+    u = rng.uniform(0, 1, 1000)
+    sigma = lambda u: (0.2 + 2 * u)[:, None]  # noqa: E731
+    truth = rng.normal(0.0, 1.0, (1000, 1)) * sigma(u)
+    deviations = rng.normal(0.0, 0.5, (1000, 200, 1))
+    scores = conformal.scores(truth, deviations)
+    edges = conformal.bin_edges(u)
+    binned = conformal.fit(scores, conformal.bin_of(u, edges))
+    pooled = conformal.fit(scores, [0] * len(u), min_group=10**9)
+    for low, high in ((0.0, 0.2), (0.8, 1.0)):
+        fresh = rng.uniform(low, high, 3000)
+        group = int(conformal.bin_of(np.array([(low + high) / 2]), edges)[0])
+        covered = _coverage_at(rng, binned.factors(group), sigma(fresh), 0.5)
+        assert 0.87 <= covered <= 0.93, (low, covered)
+        pooled_cover = _coverage_at(rng, pooled.factors(0), sigma(fresh), 0.5)
+        assert abs(pooled_cover - 0.9) > 0.05, (low, pooled_cover)
+
+
+def _coverage_at(rng, factors, sigma, spread, samples=200):
+    truth = rng.normal(0.0, 1.0, sigma.shape) * sigma
+    deviations = rng.normal(0.0, spread, (len(sigma), samples, 1)) * factors
+    low, high = np.percentile(deviations, [5, 95], axis=1)
+    return float(np.mean((truth >= low) & (truth <= high)))

@@ -15,9 +15,9 @@ from google.protobuf import json_format
 from kfp import compiler, components, dsl
 from kfp.pipeline_spec import pipeline_spec_pb2
 
+from tests import ROOT
 from tfx_seqgen.pipeline import kubeflow
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
 IMAGE = "gcr.io/example/seqgen:1"
 BEAM_ARGS = ["--runner=DataflowRunner", "--project=example", "--region=us-central1"]
 NODES = {

@@ -2,16 +2,16 @@
 checked here: TF Serving's own proto parses its model config, and the pod's flags, probes,
 mounts and ports agree with each other and with what the pipeline pushes."""
 
-import pathlib
 import re
 
 import yaml
 
+from tests import ROOT
 from tfx_seqgen.serving import metrics, server_config
 from tfx_seqgen.serving.model_store import VersionPolicy
 
-MANIFEST = pathlib.Path(__file__).resolve().parent.parent / "serving" / "deploy" / "kubernetes.yaml"
-LOCK = pathlib.Path(__file__).resolve().parent.parent / "requirements" / "lock.txt"
+MANIFEST = ROOT / "serving" / "deploy" / "kubernetes.yaml"
+LOCK = ROOT / "requirements" / "lock.txt"
 
 
 def documents() -> dict:
