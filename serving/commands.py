@@ -26,6 +26,29 @@ def _port(text: str) -> int:
     return value
 
 
+def _poll_seconds(text: str) -> float:
+    value = float(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(
+            f"{value:g} is not supported: use 0 (look once) or a positive number of seconds"
+        )
+    return value
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is too small: at least 1")
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{value} is negative: 0 or more")
+    return value
+
+
 def add_commands(commands) -> None:
     """Adds the serving subcommands to seqgen's subparsers."""
     serve = commands.add_parser(
@@ -36,8 +59,8 @@ def add_commands(commands) -> None:
         "and REST API (model status, metadata, :predict) and loads each new version pushed "
         "under the base path.",
     )
-    serve.add_argument("--model-base-path", help="e.g. RUN_ROOT/serving/lcd")
-    serve.add_argument("--model-name", help="the name clients ask for, e.g. lcd")
+    serve.add_argument("--model-base-path", "--model_base_path", help="e.g. RUN_ROOT/serving/lcd")
+    serve.add_argument("--model-name", "--model_name", help="the name clients ask for, e.g. lcd")
     serve.add_argument(
         "--model-config-file",
         "--model_config_file",
@@ -65,7 +88,42 @@ def add_commands(commands) -> None:
         help="interface to bind (built-in server; default loopback only). "
         "tensorflow_model_server binds every interface.",
     )
-    serve.add_argument("--poll-seconds", type=float, default=1.0)
+    serve.add_argument(
+        "--poll-seconds",
+        "--file-system-poll-wait-seconds",
+        "--file_system_poll_wait_seconds",
+        type=_poll_seconds,
+        default=1.0,
+        help="seconds between looks for new versions (0: look once, at start)",
+    )
+    serve.add_argument(
+        "--monitoring-config-file",
+        "--monitoring_config_file",
+        help="TF Serving's MonitoringConfig (text): prometheus_config { enable: true path: "
+        '"/monitoring/prometheus/metrics" }; without it the built-in server serves its metrics '
+        "at that path",
+    )
+    serve.add_argument(
+        "--rest-api-timeout-in-ms",
+        "--rest_api_timeout_in_ms",
+        type=_positive_int,
+        default=30000,
+        help="a REST call not answered by then gets DEADLINE_EXCEEDED (504)",
+    )
+    serve.add_argument(
+        "--max-num-load-retries",
+        "--max_num_load_retries",
+        type=_non_negative_int,
+        default=5,
+        help="tries after a version's load fails, before it is marked failed",
+    )
+    serve.add_argument(
+        "--load-retry-interval-micros",
+        "--load_retry_interval_micros",
+        type=_non_negative_int,
+        default=60_000_000,
+        help="between those tries",
+    )
     serve.add_argument(
         "--enable-batching",
         "--enable_batching",
@@ -154,11 +212,23 @@ def _models(args: argparse.Namespace) -> list:
     return server_config.single(args.model_name, args.model_base_path)
 
 
+def _metrics_path(args: argparse.Namespace) -> str | None:
+    from tfx_seqgen.serving import metrics, monitoring_config
+
+    if not args.monitoring_config_file:
+        return metrics.PATH
+    try:
+        return monitoring_config.metrics_path(args.monitoring_config_file)
+    except monitoring_config.BadMonitoringConfig as error:
+        raise SystemExit(f"seqgen serve: {error}") from None
+
+
 def serve_command(args: argparse.Namespace) -> int:
     from tfx_seqgen.serving.process import Batching, server_command
     from tfx_seqgen.serving.server import StandInServer, model_server_binary, serve_forever
 
     models = _models(args)
+    metrics_path = _metrics_path(args)
     batching = Batching(args.max_batch_size, args.batch_timeout_micros)
     try:
         batcher = batching.batcher()  # checks the options, before anything starts
@@ -178,6 +248,12 @@ def serve_command(args: argparse.Namespace) -> int:
             args.model_config_file,
             args.model_config_file_poll_wait_seconds,
             batching,
+            monitoring_config=args.monitoring_config_file,
+            flags=[
+                f"--rest_api_timeout_in_ms={args.rest_api_timeout_in_ms}",
+                f"--max_num_load_retries={args.max_num_load_retries}",
+                f"--load_retry_interval_micros={args.load_retry_interval_micros}",
+            ],
         )
         _log.info("Running %s", " ".join(command))
         os.execv(command[0], command)
@@ -200,6 +276,10 @@ def serve_command(args: argparse.Namespace) -> int:
         config_file=args.model_config_file,
         config_poll_seconds=args.model_config_file_poll_wait_seconds,
         batching=batcher,
+        metrics_path=metrics_path,
+        rest_timeout_seconds=args.rest_api_timeout_in_ms / 1000,
+        load_retries=args.max_num_load_retries,
+        load_retry_seconds=args.load_retry_interval_micros / 1e6,
     )
     serve_forever(server)
     return 0

@@ -6,8 +6,9 @@ may ask for the latest N, all, or specific versions, and name versions
 with labels. The store polls the base path; a newly selected version is
 loaded beside the current ones and swapped in under a lock, so requests in
 flight finish on the version they started with and none fails during the
-change. A version whose load fails
-is marked as failed and never retried; the previous one keeps serving.
+change. A version whose load fails is tried again `load_retries` times
+(TF Serving's --max_num_load_retries), then marked as failed and never
+tried again; the previous one keeps serving.
 Directories without `saved_model.pb`, or with a non-integer name (such as a
 Pusher's staging directory), are never loaded.
 """
@@ -119,8 +120,11 @@ class ModelStore:
         loader: Callable[[int, str], LoadedVersion] = load_version,
         policy: VersionPolicy = VersionPolicy(),
         labels: Dict[str, int] | None = None,
+        load_retries: int = 0,
+        retry_seconds: float = 60.0,
     ):
         self.name = name
+        self.load_retries, self.retry_seconds = load_retries, retry_seconds
         self.base_path = os.path.abspath(base_path)
         self.poll_seconds = poll_seconds
         self._loader = loader
@@ -167,23 +171,43 @@ class ModelStore:
         with self._lock:
             self._statuses[version] = VersionStatus(version, LOADING)
         _log.info("Loading %s version %d from %s", self.name, version, path)
-        try:
-            loaded = self._loader(version, path)
-        except Exception as error:  # a broken version must not stop the server
-            _log.error("Could not load %s version %d: %s", self.name, version, error)
-            with self._lock:
-                self._statuses[version] = VersionStatus(
-                    version, END, f"{type(error).__name__}: {error}"
-                )
-            return
+        loaded, failure = self._attempts(version, path)
         with self._lock:
+            if loaded is None:
+                self._statuses[version] = VersionStatus(version, END, failure)
+                return
             self._loaded[version] = loaded
             self._statuses[version] = VersionStatus(version, AVAILABLE)
         _log.info("Serving %s version %d", self.name, version)
 
+    def _attempts(self, version: int, path: str) -> Tuple[LoadedVersion | None, str]:
+        """The loaded version, or None and the last error, after up to 1 + load_retries
+        attempts `retry_seconds` apart (TF Serving's --max_num_load_retries and
+        --load_retry_interval_micros); stopping the store ends the retries."""
+        failure = ""
+        for attempt in range(self.load_retries + 1):
+            if attempt and self._stop.wait(self.retry_seconds):
+                break
+            try:
+                return self._loader(version, path), ""
+            except Exception as error:  # a broken version must not stop the server
+                failure = f"{type(error).__name__}: {error}"
+                _log.error(
+                    "Could not load %s version %d (attempt %d of %d): %s",
+                    self.name,
+                    version,
+                    attempt + 1,
+                    self.load_retries + 1,
+                    failure,
+                )
+        return None, failure
+
     def start(self) -> None:
-        """Loads what is there now, then keeps polling in a background thread."""
+        """Loads what is there now, then keeps polling in a background thread (with
+        `poll_seconds` 0, as TF Serving's --file_system_poll_wait_seconds=0: never)."""
         self.poll()
+        if self.poll_seconds <= 0:
+            return
         self._thread = threading.Thread(target=self._run, name=f"poll-{self.name}", daemon=True)
         self._thread.start()
 

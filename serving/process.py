@@ -83,9 +83,15 @@ def server_command(
     model_config_file: str | None = None,
     config_poll_seconds: float = 0.0,
     batching: Batching | None = None,
+    monitoring_config: str | None = None,
+    flags: tuple = (),
 ) -> list:
     """The command line that serves `base_path` as `model_name` (or the models of
-    `model_config_file`) on `port` (gRPC) and `rest_port` (REST; 0 for none)."""
+    `model_config_file`) on `port` (gRPC) and `rest_port` (REST; 0 for none).
+
+    `flags` are TF Serving flags both servers take as they are (e.g.
+    `--rest_api_timeout_in_ms=5000`); a `monitoring_config` file replaces the one
+    that exports Prometheus metrics where the built-in server does."""
     if implementation not in IMPLEMENTATIONS:
         raise ValueError(
             f"implementation={implementation!r} is unknown; allowed: {', '.join(IMPLEMENTATIONS)}."
@@ -108,9 +114,10 @@ def server_command(
             binary,
             f"--port={port}",
             f"--rest_api_port={rest_port}",
-            f"--monitoring_config_file={monitoring_config_file()}",
+            f"--monitoring_config_file={monitoring_config or monitoring_config_file()}",
             *models,
-            f"--file_system_poll_wait_seconds={max(1, round(poll_seconds))}",
+            f"--file_system_poll_wait_seconds={max(1, round(poll_seconds)) if poll_seconds else 0}",
+            *flags,
             *(
                 ["--enable_batching", f"--batching_parameters_file={batching.parameters_file()}"]
                 if batching
@@ -135,6 +142,12 @@ def server_command(
         *models,
         f"--poll-seconds={poll_seconds}",
         *(batching.builtin_flags() if batching else []),
+        *(
+            [f"--monitoring_config_file={os.path.abspath(monitoring_config)}"]
+            if monitoring_config
+            else []
+        ),
+        *flags,
     ]
 
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import threading
 from concurrent import futures
 from typing import Callable, Dict
@@ -38,6 +39,8 @@ from tfx_seqgen.serving.model_store import ModelStore
 _log = logging.getLogger(__name__)
 
 DEFAULT_REST_PORT = 8501
+# TF Serving's --rest_api_timeout_in_ms default.
+DEFAULT_TIMEOUT_SECONDS = 30.0
 
 
 @tornado.web.stream_request_body
@@ -162,6 +165,15 @@ class _Metrics(tornado.web.RequestHandler):
         self.finish(self.rest.metrics.exposition())
 
 
+class _NotFound(tornado.web.RequestHandler):
+    """Any other path: a JSON error, as every answer of the API is."""
+
+    def prepare(self):
+        self.set_status(404)
+        self.set_header("Content-Type", "application/json")
+        self.finish(json_responses.dumps({"error": f"Not found: {self.request.path}"}))
+
+
 def _log_request(handler: tornado.web.RequestHandler) -> None:
     """One debug line per request: a busy server's log stays readable."""
     request = handler.request
@@ -187,8 +199,11 @@ class RestServer:
         max_request_bytes: int,
         workers: int,
         queued_per_worker: int,
+        metrics_path: str | None = metrics.PATH,
+        timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS,
     ):
         self.stores = stores
+        self.timeout_seconds = timeout_seconds
         self.metrics = server_metrics
         self.batcher = batcher  # serving.batching.Batcher, or None
         self.max_request_bytes = max_request_bytes
@@ -196,12 +211,12 @@ class RestServer:
         self._capacity = workers * queued_per_worker
         self._in_flight = 0
         self._loop = asyncio.new_event_loop()
+        # TF Serving matches its API's paths without regard to case.
+        routes = [(r"(?i)/v1(?:/.*)?", _Handler, {"rest": self})]
+        if metrics_path:
+            routes.append((re.escape(metrics_path), _Metrics, {"rest": self}))
         app = tornado.web.Application(
-            [
-                (r"/v1(?:/.*)?", _Handler, {"rest": self}),
-                (metrics.PATH, _Metrics, {"rest": self}),
-            ],
-            log_function=_log_request,
+            routes, log_function=_log_request, default_handler_class=_NotFound
         )
         # The body limit is enforced by the handler (413 with a JSON error); this one
         # only stops a client that streams past it.
@@ -224,17 +239,31 @@ class RestServer:
         self._thread = threading.Thread(target=self._serve, name="rest", daemon=True)
 
     async def run(self, work: Callable[[], dict]) -> dict:
-        """Runs `work` on the pool, or refuses it when the pool and its queue are full."""
+        """Runs `work` on the pool, or refuses it when the pool and its queue are full.
+
+        A call still running after `timeout_seconds` is answered DEADLINE_EXCEEDED
+        (TF Serving's --rest_api_timeout_in_ms); its work finishes on the pool and
+        counts as in flight until then.
+        """
         if self._in_flight >= self._capacity:
             raise predict.ServingStatus(
                 grpc.StatusCode.RESOURCE_EXHAUSTED,
                 f"The server is busy: {self._in_flight} requests are in flight. Retry later.",
             )
         self._in_flight += 1
+        running = self._loop.run_in_executor(self._executor, work)
+        running.add_done_callback(self._finished)
         try:
-            return await self._loop.run_in_executor(self._executor, work)
-        finally:
-            self._in_flight -= 1
+            return await asyncio.wait_for(asyncio.shield(running), self.timeout_seconds)
+        except asyncio.TimeoutError:
+            raise predict.ServingStatus(
+                grpc.StatusCode.DEADLINE_EXCEEDED,
+                f"Deadline exceeded: no answer within {self.timeout_seconds * 1000:g} ms "
+                "(--rest_api_timeout_in_ms)",
+            ) from None
+
+    def _finished(self, _) -> None:
+        self._in_flight -= 1
 
     def _serve(self):
         asyncio.set_event_loop(self._loop)

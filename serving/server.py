@@ -28,6 +28,7 @@ from tfx_seqgen.serving.batching import Batcher
 from tfx_seqgen.serving.metrics import ServerMetrics
 from tfx_seqgen.serving.model_store import ModelStore
 from tfx_seqgen.serving.rest import DEFAULT_REST_PORT, RestServer
+from tfx_seqgen.serving.rest import DEFAULT_TIMEOUT_SECONDS as DEFAULT_REST_TIMEOUT_SECONDS
 from tfx_seqgen.serving.server_config import ModelEntry
 
 _log = logging.getLogger(__name__)
@@ -99,7 +100,9 @@ class StandInServer:
     calls over either API are merged as TF Serving's --enable_batching does.
     `port` and `rest_port` are the bound ports;
     port 0 binds any free port, and `rest_port=None` serves no REST API (as
-    TF Serving's --rest_api_port=0).
+    TF Serving's --rest_api_port=0). `metrics_path` is where REST serves Prometheus
+    metrics (None: nowhere); `rest_timeout_seconds` bounds a REST call; a version
+    whose load fails is tried `load_retries` more times, `load_retry_seconds` apart.
     """
 
     def __init__(
@@ -114,8 +117,13 @@ class StandInServer:
         config_file: str | None = None,
         config_poll_seconds: float = 0.0,
         batching: Batcher | None = None,
+        metrics_path: str | None = metrics.PATH,
+        rest_timeout_seconds: float = DEFAULT_REST_TIMEOUT_SECONDS,
+        load_retries: int = 0,
+        load_retry_seconds: float = 60.0,
     ):
         self.poll_seconds = poll_seconds
+        self.load_retries, self.load_retry_seconds = load_retries, load_retry_seconds
         self.config_file = config_file
         self.config_poll_seconds = config_poll_seconds
         self.models = {entry.name: entry for entry in models}
@@ -151,6 +159,8 @@ class StandInServer:
                 max_request_bytes,
                 workers,
                 QUEUED_PER_WORKER,
+                metrics_path,
+                rest_timeout_seconds,
             )
         self.rest_address = self.rest.address if self.rest else None
         self._stop = threading.Event()
@@ -158,7 +168,13 @@ class StandInServer:
 
     def _store(self, entry: ModelEntry) -> ModelStore:
         return ModelStore(
-            entry.name, entry.base_path, self.poll_seconds, policy=entry.policy, labels=entry.labels
+            entry.name,
+            entry.base_path,
+            self.poll_seconds,
+            policy=entry.policy,
+            labels=entry.labels,
+            load_retries=self.load_retries,
+            retry_seconds=self.load_retry_seconds,
         )
 
     def start(self) -> StandInServer:

@@ -94,7 +94,7 @@ def _overrides(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _parser() -> argparse.ArgumentParser:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="seqgen", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="run the whole pipeline on this machine")
@@ -237,7 +237,7 @@ def _compile_kubeflow(args: argparse.Namespace) -> int:
 
 
 def main(argv: List[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    args = build_parser().parse_args(argv)
     configure_logging(args.verbose)
 
     try:

@@ -5,9 +5,10 @@ every row of a series, from whatever file or chunk, meets the others in one
 bucket after Beam's GroupByKey. A bucket's rows are sorted and checked in
 NumPy, a whole bucket at a time, and kept as one `Block` of whole series.
 Beam moves a few large arrays instead of one element per row or series,
-which is what makes the read about as fast per core as a hand-written
-pandas job; the number of buckets grows with the input, so a bucket, and a
-worker's memory, stays about the same size at any scale.
+and text (ids, categories) as 4-byte codes into its distinct values, which
+is what brings the read near a hand-written pandas job per core. The
+number of buckets grows with the input, so a bucket stays about the same
+size at any scale.
 """
 
 from __future__ import annotations
@@ -23,34 +24,90 @@ from tfx_seqgen.tasks.sequences.series import Series
 
 
 @dataclasses.dataclass(frozen=True)
+class Text:
+    """A text column as codes into its distinct values: a row costs 4 bytes on the
+    wire whatever its length, and two rows hold the same text when their codes are
+    equal."""
+
+    names: np.ndarray  # distinct values, str (sorted once merged)
+    codes: np.ndarray  # [n] int32 index into names
+
+    @classmethod
+    def of(cls, values) -> Text:
+        codes, names = pd.factorize(pd.Series(values, dtype=object).astype(str))
+        return cls(np.asarray(names, dtype=str), codes.astype(np.int32))
+
+    @classmethod
+    def repeat(cls, value: str, n: int) -> Text:
+        return cls(np.array([value]), np.zeros(n, np.int32))
+
+    def take(self, index: np.ndarray) -> Text:
+        return Text(self.names, self.codes[index])
+
+    def value(self, row: int) -> str:
+        return str(self.names[self.codes[row]])
+
+    @staticmethod
+    def merge(columns: List[Text]) -> Text:
+        """One column of many; its names sorted, so codes order rows as the texts do."""
+        names, inverse = np.unique(np.concatenate([c.names for c in columns]), return_inverse=True)
+        offsets = np.cumsum([0, *(len(c.names) for c in columns[:-1])])
+        codes = [inverse[offset + c.codes] for offset, c in zip(offsets, columns, strict=True)]
+        return Text(names, np.concatenate(codes).astype(np.int32))
+
+
+Column = Text | np.ndarray
+
+
+def key(column: Column) -> np.ndarray:
+    """What rows of a column are compared and sorted by: a text's codes, else the values."""
+    return column.codes if isinstance(column, Text) else column
+
+
+def value(column: Column, row: int):
+    """A row's value as Python holds it: str for text, else float or int."""
+    return column.value(row) if isinstance(column, Text) else column[row].item()
+
+
+def _take(column: Column, index: np.ndarray) -> Column:
+    return column.take(index) if isinstance(column, Text) else column[index]
+
+
+@dataclasses.dataclass(frozen=True)
 class Rows:
     """Rows of a table, columnar: as read (a piece of a chunk) or gathered (a bucket)."""
 
-    ids: np.ndarray  # [n] str
+    ids: Text
     steps: np.ndarray  # [n] numbers, or str when a chunk's steps are not all numbers
-    values: np.ndarray  # [n, channels] float64, checked finite
-    context: Tuple[np.ndarray, ...]  # one [n] array per context column: str or float64
-    source: np.ndarray  # [n] index into `files`
+    values: np.ndarray  # [n, channels] float32, checked finite
+    context: Tuple[Column, ...]  # one per context column: Text, or float64 [n]
+    source: np.ndarray  # [n] int32 index into `files`
     files: Tuple[str, ...]
 
     @classmethod
     def of_series(cls, series: Series, path: str) -> Rows:
         n = len(series.values)
         return cls(
-            np.full(n, series.id),
+            Text.repeat(series.id, n),
             np.arange(n),
-            series.values.astype(np.float64),
-            tuple(np.full(n, value) for value in series.context),
-            np.zeros(n, np.int64),
+            series.values.astype(np.float32),
+            tuple(
+                Text.repeat(v, n) if isinstance(v, str) else np.full(n, float(v))
+                for v in series.context
+            ),
+            np.zeros(n, np.int32),
             (path,),
         )
 
+    def __len__(self) -> int:
+        return len(self.steps)
+
     def take(self, index: np.ndarray) -> Rows:
         return Rows(
-            self.ids[index],
+            self.ids.take(index),
             self.steps[index],
             self.values[index],
-            tuple(c[index] for c in self.context),
+            tuple(_take(c, index) for c in self.context),
             self.source[index],
             self.files,
         )
@@ -63,7 +120,7 @@ def bucket_of(ids: np.ndarray, buckets: int) -> np.ndarray:
 
 def by_bucket(rows: Rows, buckets: int) -> Iterator[Tuple[int, Rows]]:
     """(bucket, its rows) for every bucket the rows fall in."""
-    keys = bucket_of(rows.ids, buckets)
+    keys = bucket_of(rows.ids.names, buckets)[rows.ids.codes]
     order = np.argsort(keys, kind="stable")
     keys = keys[order]
     starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
@@ -78,12 +135,15 @@ def gather(pieces: List[Rows]) -> Rows:
     steps = [p.steps for p in pieces]
     if len({s.dtype.kind in "iuf" for s in steps}) > 1:  # numbers in some chunks, text in others
         steps = [s.astype(object) for s in steps]
+    columns = zip(*(p.context for p in pieces), strict=True)
     return Rows(
-        np.concatenate([p.ids for p in pieces]),
+        Text.merge([p.ids for p in pieces]),
         np.concatenate(steps),
         np.concatenate([p.values for p in pieces]),
-        tuple(np.concatenate(c) for c in zip(*(p.context for p in pieces), strict=True)),
-        np.concatenate([np.array([number[f] for f in p.files])[p.source] for p in pieces]),
+        tuple(Text.merge(c) if isinstance(c[0], Text) else np.concatenate(c) for c in columns),
+        np.concatenate(
+            [np.array([number[f] for f in p.files], np.int32)[p.source] for p in pieces]
+        ),
         files,
     )
 
@@ -115,18 +175,19 @@ def assemble(pieces: Iterable[Rows], context_names: List[str]) -> Block:
     than 2 steps.
     """
     rows = gather(list(pieces))
-    order = np.lexsort((_sortable(rows), rows.ids))
+    order = np.lexsort((_sortable(rows), rows.ids.codes))
     rows = rows.take(order)
-    starts = np.flatnonzero(np.r_[True, rows.ids[1:] != rows.ids[:-1]])
-    stops = np.r_[starts[1:], len(rows.ids)]
+    ids = rows.ids.codes
+    starts = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]])
+    stops = np.r_[starts[1:], len(ids)]
     first = np.repeat(starts, stops - starts)  # each row's series' first row
     _check_steps(rows, starts, stops)
     _check_context(rows, first, context_names)
     return Block(
-        [str(i) for i in rows.ids[starts]],
-        np.r_[starts, len(rows.ids)],
-        rows.values.astype(np.float32),
-        [tuple(c[s].item() for c in rows.context) for s in starts],
+        [rows.ids.value(s) for s in starts],
+        np.r_[starts, len(ids)],
+        rows.values,
+        [tuple(value(c, s) for c in rows.context) for s in starts],
     )
 
 
@@ -135,8 +196,8 @@ def _sortable(rows: Rows) -> np.ndarray:
     if rows.steps.dtype != object:
         return rows.steps
     numeric = np.array([not isinstance(s, str) for s in rows.steps])
-    order = np.lexsort((numeric, rows.ids))
-    ids, numeric = rows.ids[order], numeric[order]
+    order = np.lexsort((numeric, rows.ids.codes))
+    ids, numeric = rows.ids.codes[order], numeric[order]
     mixed = np.flatnonzero((ids[1:] == ids[:-1]) & (numeric[1:] != numeric[:-1]))
     if len(mixed):
         raise _refuse(
@@ -148,7 +209,8 @@ def _sortable(rows: Rows) -> np.ndarray:
 
 
 def _check_steps(rows: Rows, starts: np.ndarray, stops: np.ndarray) -> None:
-    repeated = np.flatnonzero((rows.ids[1:] == rows.ids[:-1]) & (rows.steps[1:] == rows.steps[:-1]))
+    ids = rows.ids.codes
+    repeated = np.flatnonzero((ids[1:] == ids[:-1]) & (rows.steps[1:] == rows.steps[:-1]))
     if len(repeated):
         row = repeated[0]
         raise _refuse(
@@ -168,21 +230,21 @@ def _check_steps(rows: Rows, starts: np.ndarray, stops: np.ndarray) -> None:
 
 def _check_context(rows: Rows, first: np.ndarray, names: List[str]) -> None:
     for name, column in zip(names, rows.context, strict=True):
-        changed = np.flatnonzero(column != column[first])
+        changed = np.flatnonzero(key(column) != key(column)[first])
         if len(changed):
             row = changed[0]
             raise InvalidSequenceData(
                 f"SequencesExampleGen: context column {name!r} changes within "
-                f"{_where(rows, row)} ({column[first[row]].item()!r}, then "
-                f"{column[row].item()!r}); a context column holds one value per series."
+                f"{_where(rows, row)} ({value(column, first[row])!r}, then "
+                f"{value(column, row)!r}); a context column holds one value per series."
             )
 
 
 def _where(rows: Rows, row: int) -> str:
     """'series ID (its files)'."""
-    series = rows.ids[row]
-    files = sorted({rows.files[i] for i in rows.source[rows.ids == series]})
-    return f"series {str(series)!r} ({', '.join(files)})"
+    code = rows.ids.codes[row]
+    files = sorted({rows.files[i] for i in rows.source[rows.ids.codes == code]})
+    return f"series {rows.ids.value(row)!r} ({', '.join(files)})"
 
 
 def _refuse(rows: Rows, row: int, problem: str) -> InvalidSequenceData:

@@ -19,6 +19,7 @@ import os
 from typing import Any, Dict, List
 
 import apache_beam as beam
+import numpy as np
 import tensorflow as tf
 from apache_beam.io import tfrecordio
 from apache_beam.metrics.metric import MetricsFilter
@@ -74,8 +75,9 @@ def _record_rows(path: str, record: bytes, dataset, kinds: Dict[str, str], bucke
             f"first file's are {kinds}; a context column is numeric in every series or text "
             "in every series."
         )
-    rows = blocks.Rows.of_series(series, path)
-    return int(blocks.bucket_of(rows.ids[:1], buckets)[0]), rows
+    return int(blocks.bucket_of(np.array([series.id]), buckets)[0]), blocks.Rows.of_series(
+        series, path
+    )
 
 
 def read_blocks(pipeline, dataset: SequencesDataset, files: List[str], kinds: Dict[str, str]):

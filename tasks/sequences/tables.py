@@ -23,7 +23,7 @@ from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 
 from tfx_seqgen.errors import InvalidSequenceData
-from tfx_seqgen.tasks.sequences.blocks import Rows, by_bucket
+from tfx_seqgen.tasks.sequences.blocks import Column, Rows, Text, by_bucket
 from tfx_seqgen.tasks.sequences.data import SUFFIXES, SequencesDataset
 
 CHUNK_ROWS = 100_000
@@ -200,15 +200,29 @@ def pieces(
 
 def _rows(dataset, kinds, path: str, frame: pd.DataFrame) -> Rows:
     """A chunk's rows, every value checked."""
-    ids = frame[dataset.id].astype(str).to_numpy().astype(str)
+    ids = Text.of(frame[dataset.id])
     return Rows(
         ids,
         _steps(frame[dataset.step]),
-        np.stack([_numbers(frame[c], c, path, ids) for c in dataset.values], axis=1),
+        _values(frame, dataset.values, path, ids),
         tuple(_context(frame[c], c, kinds[c], path) for c in dataset.context),
-        np.zeros(len(ids), np.int64),
+        np.zeros(len(frame), np.int32),
         (path,),
     )
+
+
+def _values(frame: pd.DataFrame, names: List[str], path: str, ids: Text) -> np.ndarray:
+    """[rows, channels] float32: each value a finite number float32 can hold."""
+    wide = np.stack([_numbers(frame[c], c, path, ids) for c in names], axis=1)
+    values = wide.astype(np.float32)
+    if not np.isfinite(values).all():
+        row, channel = (int(i[0]) for i in np.nonzero(~np.isfinite(values)))
+        raise InvalidSequenceData(
+            f"SequencesExampleGen: {path}: value column {names[channel]!r} holds "
+            f"{wide[row, channel]!r} in series {ids.value(row)!r}, beyond float32's range; "
+            f"allowed: numbers within +-{np.finfo(np.float32).max:.3g}."
+        )
+    return values
 
 
 def _steps(column: pd.Series) -> np.ndarray:
@@ -227,27 +241,27 @@ def _as_numbers(column: pd.Series) -> np.ndarray:
     return pd.to_numeric(column, errors="coerce").to_numpy(np.float64)
 
 
-def _numbers(column: pd.Series, name: str, path: str, ids: np.ndarray) -> np.ndarray:
+def _numbers(column: pd.Series, name: str, path: str, ids: Text) -> np.ndarray:
     numbers = _as_numbers(column)
     bad = ~np.isfinite(numbers)
     if bad.any():
         row = int(np.flatnonzero(bad)[0])
         raise InvalidSequenceData(
             f"SequencesExampleGen: {path}: value column {name!r} holds "
-            f"{column.iloc[row]!r} in series {str(ids[row])!r}; allowed: finite numbers (no "
+            f"{column.iloc[row]!r} in series {ids.value(row)!r}; allowed: finite numbers (no "
             "text, NaN, empty cell or infinity)."
         )
     return numbers
 
 
-def _context(column: pd.Series, name: str, kind: str, path: str) -> np.ndarray:
+def _context(column: pd.Series, name: str, kind: str, path: str) -> Column:
     if kind == "categorical":
         if column.isna().any():
             raise InvalidSequenceData(
                 f"SequencesExampleGen: {path}: context column {name!r} has an empty cell; "
                 "every row needs its series' context value."
             )
-        return column.astype(str).to_numpy().astype(str)
+        return Text.of(column)
     numbers = _as_numbers(column)
     if not np.isfinite(numbers).all():
         row = int(np.flatnonzero(~np.isfinite(numbers))[0])

@@ -143,3 +143,26 @@ def test_labels_name_versions_and_a_new_config_moves_them(tmp_path):
     store.poll()
     assert store.get(label="stable").version == 2
     assert states(store) == {1: END, 2: AVAILABLE}
+
+
+def test_a_failed_load_is_tried_again_max_num_load_retries_times(tmp_path):
+    """TF Serving's --max_num_load_retries: a load that fails twice, then works."""
+    write_version(tmp_path, 1)
+    attempts = []
+
+    def flaky(version, path):
+        attempts.append(version)
+        if len(attempts) <= 2:
+            raise OSError("the file system is not ready")
+        return LoadedVersion(version, path, {}, {}, None)
+
+    store = ModelStore("lcd", str(tmp_path), loader=flaky, load_retries=2, retry_seconds=0)
+    store.poll()
+    assert attempts == [1, 1, 1] and states(store) == {1: AVAILABLE}
+
+    attempts.clear()
+    impatient = ModelStore("art", str(tmp_path), loader=flaky, load_retries=1, retry_seconds=0)
+    impatient.poll()
+    assert attempts == [1, 1] and states(impatient) == {1: END}
+    (status,) = impatient.statuses()
+    assert status.error == "OSError: the file system is not ready"

@@ -196,6 +196,10 @@ def _broken(frame):
             "value column 'load' holds nan in series 'm001'",
         ),
         (
+            lambda f: f.assign(load=f["load"].where(f.index != 4, 1e39)),
+            "value column 'load' holds 1e[+]39 in series 'm001', beyond float32's range",
+        ),
+        (
             lambda f: f.assign(kind=f["kind"].where(f.index != 4, "z")),
             "context column 'kind' changes within series 'm001'",
         ),
@@ -236,11 +240,11 @@ def rows(ids, steps, file="a.csv", kind=None):
     """Rows of one file's chunk: one channel whose value is the step, one context column."""
     n = len(ids)
     return blocks.Rows(
-        np.array(ids),
+        blocks.Text.of(ids),
         np.array(steps),
-        np.arange(n, dtype=np.float64).reshape(n, 1),
-        (np.array(kind or ["k"] * n),),
-        np.zeros(n, np.int64),
+        np.arange(n, dtype=np.float32).reshape(n, 1),
+        (blocks.Text.of(kind or ["k"] * n),),
+        np.zeros(n, np.int32),
         (file,),
     )
 
