@@ -42,7 +42,10 @@ class Text:
         return cls(np.array([value]), np.zeros(n, np.int32))
 
     def take(self, index: np.ndarray) -> Text:
-        return Text(self.names, self.codes[index])
+        """The rows at `index`, with only the names they use (so a small piece of a
+        chunk does not carry the whole chunk's names)."""
+        used, codes = np.unique(self.codes[index], return_inverse=True)
+        return Text(self.names[used], codes.astype(np.int32))
 
     def value(self, row: int) -> str:
         return str(self.names[self.codes[row]])
