@@ -29,12 +29,15 @@ test-e2e: setup
 
 # The full benchmarks behind BENCHMARKS.md (hours; serving.py measures the demo's model).
 benchmarks: demo
+	$(BIN)/python -m benchmarks.lcd_demo
 	$(BIN)/python -m benchmarks.lcd_quality
 	$(BIN)/python -m benchmarks.lcd_held_out
 	$(BIN)/python -m benchmarks.art_quality
 	$(BIN)/python -m benchmarks.ablation
 	$(BIN)/python -m benchmarks.pipeline_speed
 	$(BIN)/python -m benchmarks.data_generation
+	$(BIN)/python -m benchmarks.sequences_quality
+	$(BIN)/python -m benchmarks.sequences_read
 	$(BIN)/python -m benchmarks.serving
 
 # Jupyter on the run inspector; SEQGEN_PIPELINE_ROOT picks the run (default: the LCD demo's).

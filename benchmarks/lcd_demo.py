@@ -38,7 +38,13 @@ METRICS = {
 QUICK_TRAINING = {"epochs": 2, "rollout_epochs": 0, "eval_samples": 20}
 QUICK_DATA = {"train_per_period": 40, "eval_per_period": 20, "calibration_per_period": 15}
 # Bounds loose enough for a tiny run to reach the Pusher; the full runs use the demo's own.
-QUICK_EVALUATION = {"min_improvement": -100.0, "min_coverage": 1e-9, "max_coverage": 1 - 1e-9}
+QUICK_EVALUATION = {
+    "min_improvement": -100.0,
+    "max_mse": 10.0,
+    "max_rollout_mse": 1000.0,
+    "min_coverage": 1e-9,
+    "max_coverage": 1 - 1e-9,
+}
 
 
 def commit() -> str:

@@ -28,8 +28,26 @@ def state_structure(rnn: keras.layers.Layer) -> list:
     return list(size) if isinstance(size, (list, tuple)) else [size]
 
 
-def _with_states(rnn: keras.layers.Layer, config: dict) -> keras.layers.Layer:
-    """A copy of `rnn` (serialized as `config`) that returns its final states.
+def _forward(rnn: keras.layers.Layer) -> keras.layers.Layer:
+    return rnn.forward_layer if isinstance(rnn, keras.layers.Bidirectional) else rnn
+
+
+def _refuse_stateful(rnn: keras.layers.Layer) -> None:
+    layers = [rnn.forward_layer, rnn.backward_layer] if hasattr(rnn, "forward_layer") else [rnn]
+    if any(getattr(layer, "stateful", False) for layer in layers):
+        raise ValueError(
+            f"ContextualRNN: {rnn.name} has stateful=True, which would start every batch after "
+            "the first from the last batch's states, not from the strategy's h0. Give the layer "
+            "stateful=False and carry states with tfx_seqgen.models.StatefulStream(layer, "
+            "context): its reset() returns to the strategy's h0."
+        )
+
+
+def _with_states(
+    rnn: keras.layers.Layer, config: dict, dtype: dict | None = None
+) -> keras.layers.Layer:
+    """A copy of `rnn` (serialized as `config`) that returns its final states, under
+    the `dtype` policy when one is given.
 
     ContextualRNN reads the final states itself. The caller's layer is left
     as it is; a built layer's weights are copied.
@@ -37,10 +55,14 @@ def _with_states(rnn: keras.layers.Layer, config: dict) -> keras.layers.Layer:
 
     def switch_on(config):
         if isinstance(config, dict):
-            return {
-                key: True if key == "return_state" else switch_on(value)
-                for key, value in config.items()
-            }
+            changed = {key: switch_on(value) for key, value in config.items()}
+            if "return_state" in changed:
+                changed["return_state"] = True
+            if dtype is not None and "dtype" in changed:
+                changed["dtype"] = dtype
+            return changed
+        if isinstance(config, list):
+            return [switch_on(item) for item in config]
         return config
 
     # Keras draws the default seed of every initializer and seed generator it
@@ -77,15 +99,30 @@ class ContextualRNN(keras.layers.Layer):
         inputs: [batch, time, features].
         context: [batch, features], required by learned strategies.
         initial_state: states to start from instead of the strategy's h0, e.g.
-            the states a previous call returned (chunked, stateful use).
+            the states a previous call returned (chunked, stateful use), as a
+            flat list or in `rnn`'s structure.
         training, sample, seed: see models.initial_state.
-        return_state: also return the final states, in `rnn`'s structure.
-        mask: [batch, time] booleans, False at padded steps (Keras passes it
-            on from a Masking or Embedding(mask_zero=True) layer): as in
-            Keras's RNN, masked steps leave the states unchanged.
+        return_state: return `[output, *states]` as Keras's RNN layers do
+            (`[forward, backward, *states]` for a Bidirectional with
+            merge_mode=None), in eager and functional use. Default: as the
+            wrapped layer was made (its `return_state`).
+        mask: [batch, time] booleans, False at padded steps: as in Keras's RNN,
+            masked steps leave the states unchanged. A Keras mask on `inputs`
+            (from Masking or Embedding(mask_zero=True)) is used when `mask` is
+            not given, with or without `context`.
+
+    A `stateful=True` layer is refused: the strategy's h0 would be ignored
+    after the first batch. StatefulStream carries states across calls and
+    returns to the strategy's h0 on `reset()`.
     """
 
     def __init__(self, rnn, initial_state="zero", **kwargs):
+        if "go_backwards" in kwargs or "merge_mode" in kwargs:
+            raise TypeError(
+                "Bidirectional(ContextualRNN(...)) is not supported: Bidirectional does not pass "
+                "`context` on. Wrap the other way: ContextualRNN(keras.layers.Bidirectional("
+                "keras.layers.LSTM(...)), strategy)."
+            )
         super().__init__(**kwargs)
         self.supports_masking = True
         # The config keeps the layer as given (return_state and all). Keras's
@@ -97,8 +134,14 @@ class ContextualRNN(keras.layers.Layer):
             self._rnn_config = keras.saving.serialize_keras_object(rnn)
         if isinstance(initial_state, dict):
             initial_state = keras.saving.deserialize_keras_object(initial_state)
+        _refuse_stateful(rnn)
+        self._returns_state = bool(getattr(rnn, "return_state", False))
         self.structure = state_structure(rnn)
-        self.rnn = _with_states(rnn, self._rnn_config)
+        # A dtype policy given to the wrapper is the wrapped layer's too.
+        dtype = (
+            keras.saving.serialize_keras_object(self.dtype_policy) if "dtype" in kwargs else None
+        )
+        self.rnn = _with_states(rnn, self._rnn_config, dtype)
         self.initial_state = make_initial_state(initial_state)
         if self.initial_state.state_sizes is None:
             self.initial_state.state_sizes = [int(s) for s in tree.flatten(self.structure)]
@@ -106,6 +149,27 @@ class ContextualRNN(keras.layers.Layer):
     @property
     def strategy(self) -> InitialState:
         return self.initial_state
+
+    # What a Keras user reads of a recurrent layer, from the wrapped one.
+    @property
+    def return_sequences(self) -> bool:
+        return self.rnn.return_sequences
+
+    @property
+    def go_backwards(self) -> bool:
+        return _forward(self.rnn).go_backwards
+
+    @property
+    def stateful(self) -> bool:
+        return False
+
+    @property
+    def cell(self):
+        return _forward(self.rnn).cell
+
+    @property
+    def units(self):
+        return getattr(self.cell, "units", None)
 
     def build(self, inputs_shape, context_shape=None):
         # get_initial_state() may have built the strategy already.
@@ -141,25 +205,35 @@ class ContextualRNN(keras.layers.Layer):
         training=None,
         sample=False,
         seed=None,
-        return_state=False,
+        return_state=None,
         mask=None,
+        inputs_mask=None,
     ):
+        if mask is None:
+            mask = inputs_mask
         if initial_state is None:
             initial_state = self.get_initial_state(inputs, context, training, sample, seed)
-        output, *states = self.rnn(
-            inputs, initial_state=initial_state, training=training, mask=mask
-        )
+        else:  # flat, as return_state gives them, or already in the structure
+            initial_state = tree.pack_sequence_as(self.structure, tree.flatten(initial_state))
+        results = self.rnn(inputs, initial_state=initial_state, training=training, mask=mask)
+        outputs = results[: self._output_count]
+        if return_state is None:  # as the wrapped layer was made
+            return_state = self._returns_state
         if return_state:
-            return output, tree.pack_sequence_as(self.structure, tree.flatten(states))
-        return output
+            return [*outputs, *results[self._output_count :]]
+        return outputs[0] if len(outputs) == 1 else outputs
+
+    @property
+    def _output_count(self) -> int:
+        """Outputs before the states: 2 for a Bidirectional with merge_mode=None."""
+        separate = isinstance(self.rnn, keras.layers.Bidirectional) and self.rnn.merge_mode is None
+        return 2 if separate else 1
 
     def compute_mask(self, inputs, mask=None):
         # The outputs keep the time mask when they keep the time axis.
+        if mask is None:
+            mask = getattr(inputs, "_keras_mask", None)
         return mask if self.rnn.return_sequences else None
-
-    def compute_output_shape(self, inputs_shape, context_shape=None, **kwargs):
-        output_shape = self.rnn.compute_output_shape(inputs_shape)[0]
-        return output_shape
 
     def get_config(self):
         return {
@@ -192,7 +266,7 @@ class StatefulStream:
             self.states = self.layer.get_initial_state(
                 chunk, self.context, training=False, sample=self.sample, seed=self.seed
             )
-        output, self.states = self.layer(
+        output, *self.states = self.layer(
             chunk, initial_state=self.states, training=False, return_state=True
         )
         return output

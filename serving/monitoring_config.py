@@ -46,9 +46,8 @@ def _message_class():
         label=field.LABEL_OPTIONAL,
     )
     pool.Add(proto)
-    return message_factory.GetMessageClass(
-        pool.FindMessageTypeByName("tensorflow.serving.MonitoringConfig")
-    )
+    descriptor = pool.FindMessageTypeByName("tensorflow.serving.MonitoringConfig")
+    return message_factory.MessageFactory(pool).GetPrototype(descriptor)
 
 
 MonitoringConfig = _message_class()

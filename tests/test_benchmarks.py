@@ -252,3 +252,35 @@ def test_fast_weights_in_attention_form_computes_the_matrix_forms_loss_and_gradi
     speed = out.split("speed-up")[1].strip().splitlines()
     assert [line.split()[0] for line in speed] == ["zero", "learned"]
     assert all(float(line.split()[1]) > 0 and float(line.split()[2]) > 0 for line in speed)
+
+
+@pytest.mark.e2e
+def test_sequences_read_writes_the_same_series_as_a_hand_written_pandas_job(tmp_path):
+    path = tmp_path / "rows.json"
+    out = benchmark("benchmarks.sequences_read", "--quick", "--json", path)
+    rows = json.loads(path.read_text())
+    assert [(r["runner"], r["rows"]) for r in rows] == [
+        ("pandas", 2_500),
+        ("direct", 2_500),
+        ("pandas", 25_000),
+        ("direct", 25_000),
+    ]
+    # 100 and 1,000 series of 25 steps, split 70/15/15 by the hash of the id.
+    for size, series in ((2_500, 100), (25_000, 1_000)):
+        pandas, beam = (r["series"] for r in rows if r["rows"] == size)
+        assert pandas == beam and sum(beam.values()) == series
+        assert 0.6 < beam["train"] / series < 0.8
+    assert "every reader wrote the same series per split" in out
+
+
+@pytest.mark.e2e
+def test_lcd_demo_keeps_per_period_scores_and_draws_the_summary_figure(in_process, tmp_path):
+    printed = in_process("benchmarks.lcd_demo", "--quick", "--out", tmp_path)
+    result = json.loads((tmp_path / "lcd_demo.json").read_text())["seed=0"]
+    assert set(result["scores"]) == {"overall", *(f"period={p}" for p in (1.0, 2.0, 3.0, 4.0))}
+    for scores in result["scores"].values():
+        assert all(0 <= share <= 1 for share in scores["coverage"])
+        assert all(crps > 0 for crps in scores["crps"])
+    assert result["blessed"] is True and result["seconds"] > 0 and result["commit"]
+    assert "| seed=0 | overall |" in printed
+    assert (tmp_path / "summary.png").stat().st_size > 10_000

@@ -112,7 +112,7 @@ class LcdModel(TaskModel):
     ):
         """Deltas [batch, time]; with return_state, also the final RNN states."""
         x, context = self._features(inputs)
-        hidden, states = self.rnn(
+        hidden, *states = self.rnn(
             x,
             context=context if self.uses_context else None,
             initial_state=initial_state,

@@ -65,7 +65,7 @@ def flat_shapes(states):
 def test_output_and_state_shapes(rnn, strategy):
     make, sizes, out_units = RNNS[rnn]
     layer = ContextualRNN(make(), STRATEGIES[strategy]())
-    output, states = layer(X, context=CONTEXT, return_state=True)
+    output, *states = layer(X, context=CONTEXT, return_state=True)
     assert tuple(output.shape) == (B, T, out_units)
     expected = [(B, s) for group in sizes for s in group]
     assert flat_shapes(states) == expected
@@ -418,16 +418,16 @@ def padded(x, extra):
 def test_masked_padded_batch_equals_the_unpadded_one(rnn, strategy):
     make, _, _ = RNNS[rnn]
     layer = ContextualRNN(make(), STRATEGIES[strategy]())
-    expected, expected_states = layer(X, context=CONTEXT, return_state=True)
+    expected, *expected_states = layer(X, context=CONTEXT, return_state=True)
     x, mask = padded(X, 3)
-    output, states = layer(x, context=CONTEXT, mask=mask, return_state=True)
+    output, *states = layer(x, context=CONTEXT, mask=mask, return_state=True)
     np.testing.assert_allclose(output[:, :T], expected, atol=1e-5)
     for got, want in zip(
         keras.tree.flatten(states), keras.tree.flatten(expected_states), strict=True
     ):
         np.testing.assert_allclose(got, want, atol=1e-5)
     # Without the mask the padding changes the final state, as for a bare Keras RNN.
-    unmasked = layer(x, context=CONTEXT, return_state=True)[1]
+    unmasked = layer(x, context=CONTEXT, return_state=True)[1:]
     assert not np.allclose(keras.tree.flatten(unmasked)[0], keras.tree.flatten(states)[0])
 
 
