@@ -86,7 +86,6 @@ def test_our_code_and_the_templates_import_side_by_side(site, template_project):
 import models.model, pipeline.configs  # the template's own
 assert models.__file__.startswith({str(template_project)!r}), models.__file__
 assert not hasattr(pipeline.configs, "TASKS")
-from tests import ROOT
 from tfx_seqgen.tasks.lcd.component import LcdExampleGen
 from tfx_seqgen.tasks.trainer_module import run_fn
 from tfx_seqgen.pipeline import configs
