@@ -122,14 +122,18 @@ def figure(results: Dict[str, dict], art_path: str, out: str) -> None:
     import matplotlib.pyplot as plt
 
     fig, (crps_ax, cover_ax, art_ax) = plt.subplots(1, 3, figsize=(15, 4.2))
-    for key, result in results.items():
-        scores = result["scores"]
+    for number, (key, result) in enumerate(results.items()):
+        scores, color = result["scores"], f"C{number}"
         names = periods(scores)
         x = [float(n.split("=")[1]) for n in names]
         ratio = [scores[n]["crps"][0] / scores[n]["crps"][1] for n in names]
-        crps_ax.plot(x, ratio, "o-", label=key)
-        cover_ax.plot(x, [scores[n]["coverage"][0] for n in names], "o-", label=f"{key} contextual")
-        cover_ax.plot(x, [scores[n]["coverage"][1] for n in names], "x--", alpha=0.6)
+        crps_ax.plot(x, ratio, "o-", color=color, label=key)
+        contextual = [scores[n]["coverage"][0] for n in names]
+        cover_ax.plot(x, contextual, "o-", color=color, label=f"{key} contextual")
+        baseline = [scores[n]["coverage"][1] for n in names]
+        cover_ax.plot(x, baseline, "x--", color=color, alpha=0.6, label=f"{key} baseline")
+        crps_ax.set_xticks(x)
+        cover_ax.set_xticks(x)
     crps_ax.axhline(1.0, color="gray", lw=1)
     crps_ax.set(
         title="LCD demo: CRPS contextual / h0 = 0 baseline",
@@ -139,7 +143,7 @@ def figure(results: Dict[str, dict], art_path: str, out: str) -> None:
     cover_ax.axhspan(0.85, 0.95, color="green", alpha=0.1)
     cover_ax.axhline(0.9, color="gray", lw=1)
     cover_ax.set(
-        title="LCD demo: truth in the 90% band (x: baseline)",
+        title="LCD demo: truth in the 90% band",
         xlabel="eval period T",
         ylim=(0.7, 1.0),
     )

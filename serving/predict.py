@@ -245,7 +245,8 @@ def model_status(
             grpc.StatusCode.NOT_FOUND, f"Could not find any versions of model {spec.name}"
         )
     response = get_model_status_pb2.GetModelStatusResponse()
-    for status in statuses:
+    # Newest first, as TF Serving's ServableStateMonitor orders versions (std::greater).
+    for status in sorted(statuses, key=lambda s: -s.version):
         entry = response.model_version_status.add(
             version=status.version, state=_STATES[status.state]
         )

@@ -460,7 +460,7 @@ def test_batching_merges_concurrent_requests_without_changing_any_result(
             **{k: tf.constant(v) for k, v in inputs(client_number, request_number).items()}
         )
         # The same draws: a batch changes only the matrix products' shapes, and
-        # with them the float rounding (measured: at most 2.1e-7 on values near 3).
+        # with them the float rounding (docs/pipeline.md states this bound, 1e-5).
         # A row given another request's seed or x0 would be off by 1e-2 or more.
         np.testing.assert_allclose(trajectories, expected["trajectories"].numpy(), atol=1e-5)
     assert caught.value.code == grpc.StatusCode.INVALID_ARGUMENT

@@ -166,3 +166,22 @@ def test_a_failed_load_is_tried_again_max_num_load_retries_times(tmp_path):
     assert attempts == [1, 1] and states(impatient) == {1: END}
     (status,) = impatient.statuses()
     assert status.error == "OSError: the file system is not ready"
+
+
+def test_grpc_model_status_lists_the_newest_version_first_as_rest_does(tmp_path):
+    """TF Serving's ServableStateMonitor keeps versions in std::greater order; both APIs
+    print that order."""
+    from tensorflow_serving.apis import get_model_status_pb2
+
+    from tfx_seqgen.serving import json_responses, predict
+
+    for version in (1, 2, 3):
+        write_version(tmp_path, version)
+    store = ModelStore("lcd", str(tmp_path), loader=fake_loader(), policy=VersionPolicy("all"))
+    store.poll()
+    request = get_model_status_pb2.GetModelStatusRequest()
+    request.model_spec.name = "lcd"
+    response = predict.model_status({"lcd": store}, request)
+    assert [s.version for s in response.model_version_status] == [3, 2, 1]
+    rest = json_responses.status_json(response)
+    assert [s["version"] for s in rest["model_version_status"]] == ["3", "2", "1"]
