@@ -1,14 +1,16 @@
 """ContextualRNN held to Keras 3's own RNN test cases.
 
-Each case below mirrors one of keras/src/layers/rnn/{lstm,bidirectional}_test.py
+Each case below mirrors one of keras/src/layers/rnn/{rnn,lstm,gru,bidirectional}_test.py
 (named in its docstring): the same layers, inputs and initializers, and the
 expected values written in Keras's test. With the "zero" strategy the wrapper
 must give exactly what the bare Keras layer gives; the cases with a learned
 strategy check the properties Keras's tests check (masks, states, shapes).
 
-Not ported, and why: `stateful=True` (refused here, see below; StatefulStream
-is the stateful API), Keras's `run_layer_test` (it builds layers from
-init_kwargs alone, without a context), and torch/CuDNN-only cases.
+Not ported, and why: `stateful=True` cases (refused here, see below;
+StatefulStream is the stateful API), Keras's `run_layer_test` (it builds
+layers from init_kwargs alone, without a context), compute_output_shape of
+the bare RNN (the wrapper's shapes are checked against the bare layer's
+outputs instead), and torch/CuDNN-only cases.
 """
 
 import keras
@@ -29,6 +31,74 @@ CONTEXT = np.array([[0.5, -1.0], [2.0, 0.1]], "float32")
 
 def zero(layer):
     return ContextualRNN(layer, "zero")
+
+
+@keras.saving.register_keras_serializable(package="conformance")
+class OnesCell(layers.Layer):
+    """A linear cell whose weights are all ones, with one or two states: the cells of
+    rnn_test.py, written for this test (output = x K + sum of the states' products)."""
+
+    def __init__(self, units, states=1, **kwargs):
+        super().__init__(**kwargs)
+        self.units, self.states = units, states
+        self.state_size = [units] * states
+        self.output_size = units
+
+    def build(self, input_shape):
+        self.kernel = self.add_weight((input_shape[-1], self.units), "ones", name="kernel")
+        self.recurrent = [
+            self.add_weight((self.units, self.units), "ones", name=f"recurrent_{i}")
+            for i in range(self.states)
+        ]
+
+    def call(self, inputs, states):
+        x = keras.ops.matmul(inputs, self.kernel)
+        # As rnn_test's two-state cell: every new state reads the first old one.
+        new = [x + keras.ops.matmul(states[0], r) for r in self.recurrent]
+        return sum(new[1:], new[0]), new
+
+    def get_config(self):
+        return {**super().get_config(), "units": self.units, "states": self.states}
+
+
+def test_rnn_forward_pass_with_one_and_two_states():
+    """rnn_test.test_forward_pass_single_state and test_forward_pass_two_states."""
+    sequence = np.ones((1, 2, 3), "float32")
+    one = zero(layers.RNN(OnesCell(2), return_sequences=True, return_state=True))
+    output, state = one(sequence)
+    np.testing.assert_allclose(output, [[[3.0, 3.0], [9.0, 9.0]]])
+    np.testing.assert_allclose(state, [[9.0, 9.0]])
+    two = zero(layers.RNN(OnesCell(2, states=2), return_state=True))
+    output, first, second = two(sequence)
+    np.testing.assert_allclose(output, [[18.0, 18.0]])
+    np.testing.assert_allclose(first, [[9.0, 9.0]])
+    np.testing.assert_allclose(second, [[9.0, 9.0]])
+
+
+def test_rnn_passing_initial_state_and_go_backwards():
+    """rnn_test.test_passing_initial_state_single_state, _two_states, test_go_backwards."""
+    sequence = np.ones((2, 3, 2), "float32")
+    one = ContextualRNN(layers.RNN(OnesCell(2)), LearnedState(hidden_units=[3]))
+    output = one(sequence, context=CONTEXT, initial_state=np.ones((2, 2), "float32"))
+    np.testing.assert_allclose(output, [[22.0, 22.0]] * 2)
+    two = zero(layers.RNN(OnesCell(2, states=2), return_state=True))
+    output, first, second = two(sequence, initial_state=[np.ones((2, 2), "float32")] * 2)
+    np.testing.assert_allclose(output, [[44.0, 44.0]] * 2)
+    np.testing.assert_allclose(first, [[22.0, 22.0]] * 2)
+    np.testing.assert_allclose(second, [[22.0, 22.0]] * 2)
+    backwards = zero(layers.RNN(OnesCell(2), go_backwards=True))
+    arange = np.arange(24).reshape((2, 3, 4)).astype("float32")
+    np.testing.assert_allclose(backwards(arange), [[202.0, 202.0], [538.0, 538.0]])
+
+
+def test_rnn_config_round_trip_with_a_custom_cell():
+    """rnn_test.test_serialization: the wrapper's config rebuilds the same layer."""
+    layer = ContextualRNN(layers.RNN(OnesCell(2, states=2)), LearnedState(hidden_units=[3]))
+    expected = layer(SEQUENCE, context=CONTEXT)
+    copy = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(layer))
+    copy(SEQUENCE, context=CONTEXT)
+    copy.set_weights(layer.get_weights())
+    np.testing.assert_allclose(copy(SEQUENCE, context=CONTEXT), expected, atol=1e-6)
 
 
 def test_lstm_correctness():
@@ -77,6 +147,57 @@ def test_lstm_masking():
         backwards(SEQUENCE, mask=backwards_mask),
         [[0.15341201] * 2, [0.3844719] * 2],
         atol=1e-5,
+    )
+
+
+def test_gru_correctness():
+    """gru_test.test_correctness (go_backwards, unroll, reset_after=False, use_bias=False)."""
+    sequence = np.arange(72).reshape((3, 6, 4)).astype("float32")
+    cases = [
+        ({}, [0.5217289, 0.6371659, 0.39384964]),
+        ({"go_backwards": True}, [0.24406259, 0.611516, 0.3928808]),
+        ({"unroll": True}, [0.5217289, 0.6371659, 0.39384964]),
+        ({"reset_after": False}, [0.51447755, 0.6426879, 0.40208298]),
+        ({"use_bias": False}, [0.49988455, 0.64701194, 0.4103359]),
+    ]
+    for options, rows in cases:
+        output = zero(layers.GRU(3, **options, **CONSTANT))(sequence)
+        np.testing.assert_allclose(output, [[v] * 3 for v in rows], atol=1e-5, err_msg=options)
+
+
+def test_gru_pass_initial_state_and_return_state():
+    """gru_test.test_pass_initial_state and test_pass_return_state."""
+    initial_state = np.arange(4).reshape((2, 2)).astype("float32")
+    for options, expected in (
+        ({}, [[0.23774096, 0.33508456], [0.83659905, 1.0227708]]),
+        ({"go_backwards": True}, [[0.13486053, 0.23261218], [0.78257304, 0.9691353]]),
+    ):
+        layer = ContextualRNN(
+            layers.GRU(2, return_state=True, **options, **CONSTANT), LearnedState(hidden_units=[3])
+        )
+        output, state = layer(SEQUENCE, context=CONTEXT, initial_state=initial_state)
+        np.testing.assert_allclose(output, expected, atol=1e-5)
+        np.testing.assert_allclose(state, output, atol=1e-6)
+
+
+def test_gru_masking():
+    """gru_test.test_masking (unroll, return_sequences, zero_output_for_mask, go_backwards)."""
+    mask = np.array([[True, True, False, True], [True, False, False, True]])
+    last = [[0.19393763] * 2, [0.30818558] * 2]
+    unrolled = zero(layers.GRU(2, unroll=True, **CONSTANT))
+    np.testing.assert_allclose(unrolled(SEQUENCE, mask=mask), last, atol=1e-5)
+    sequences = zero(layers.GRU(2, return_sequences=True, **CONSTANT))(SEQUENCE, mask=mask)
+    np.testing.assert_allclose(
+        sequences[0], [[0.03606692] * 2, [0.09497581] * 2, [0.09497581] * 2, last[0]], 1e-5
+    )
+    np.testing.assert_allclose(
+        sequences[1], [[0.16051409] * 2, [0.16051409] * 2, [0.16051409] * 2, last[1]], 1e-5
+    )
+    zeroed = zero(layers.GRU(2, return_sequences=True, zero_output_for_mask=True, **CONSTANT))
+    np.testing.assert_allclose(zeroed(SEQUENCE, mask=mask)[1, 1:3], np.zeros((2, 2)))
+    backwards = zero(layers.GRU(2, go_backwards=True, **CONSTANT))
+    np.testing.assert_allclose(
+        backwards(SEQUENCE, mask=mask), [[0.11669192] * 2, [0.28380975] * 2], atol=1e-5
     )
 
 
