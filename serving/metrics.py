@@ -6,9 +6,9 @@ model_name, API, entrypoint) as `:tensorflow:serving:...` on its REST port
 at the path its monitoring config gives, conventionally
 `/monitoring/prometheus/metrics`. The built-in server exports the same two
 names there, with one more label, `signature_name`, so a dashboard can tell
-`generate` from `serving_default`. prometheus_client writes the counter as
-`:tensorflow:serving:request_count_total`, the name current Prometheus
-clients give a counter.
+`generate` from `serving_default`. The counter is exported under TF
+Serving's name, `:tensorflow:serving:request_count` (prometheus_client's
+own text would add `_total`), so a dashboard made for TF Serving reads it.
 
 Each server has its own registry: two servers in one process (as in tests)
 never share counts.
@@ -28,6 +28,7 @@ from tfx_seqgen.serving.predict import ServingStatus
 PATH = "/monitoring/prometheus/metrics"
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 GRPC, REST = "GRPC", "REST"
+_REQUEST_COUNT = b":tensorflow:serving:request_count"
 # TF Serving's latency buckets: 10 us growing by 1.8x, 33 of them (up to ~2.5 h).
 _LATENCY_BUCKETS_US = tuple(10 * 1.8**k for k in range(33))
 
@@ -94,5 +95,7 @@ class ServerMetrics:
             self.requests.labels(model_name, status.name, signature, entrypoint).inc()
 
     def exposition(self) -> bytes:
-        """The Prometheus text format of every metric."""
-        return generate_latest(self.registry)
+        """The Prometheus text format of every metric; the request counter under TF
+        Serving's own name (prometheus_client would call it `..._total`)."""
+        text = generate_latest(self.registry)
+        return text.replace(_REQUEST_COUNT + b"_total", _REQUEST_COUNT)

@@ -493,6 +493,8 @@ def test_metrics_count_requests_per_model_signature_and_status(lcd_server, clien
     def count(status, signature, entrypoint):
         labels = {"model_name": "lcd", "status": status, "signature_name": signature,
                   "entrypoint": entrypoint}  # fmt: skip
+        # prometheus_client's parser names a counter's samples `..._total` whatever the
+        # text says (the text itself has TF Serving's name: tests/serving).
         key = (":tensorflow:serving:request_count_total", tuple(sorted(labels.items())))
         return prometheus_samples(lcd_server).get(key, 0)
 

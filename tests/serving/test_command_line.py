@@ -154,3 +154,14 @@ def test_the_real_binary_gets_tf_servings_own_flags(monkeypatch, tmp_path):
         "--file_system_poll_wait_seconds=0",
         "--rest_api_timeout_in_ms=5000",
     ]
+
+
+def test_the_request_counter_is_exported_under_tf_servings_name():
+    server_metrics = metrics.ServerMetrics()
+    with server_metrics.measure("lcd", "Predict", metrics.GRPC, "generate"):
+        pass
+    text = server_metrics.exposition().decode()
+    assert "# TYPE :tensorflow:serving:request_count counter" in text
+    labels = 'entrypoint="GRPC",model_name="lcd",signature_name="generate",status="OK"'
+    assert f":tensorflow:serving:request_count{{{labels}}} 1.0" in text
+    assert "request_count_total" not in text
