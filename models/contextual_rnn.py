@@ -164,6 +164,15 @@ class ContextualRNN(keras.layers.Layer):
         return False
 
     @property
+    def states(self):
+        """None, as for any Keras RNN that is not stateful."""
+        return None
+
+    def reset_state(self) -> None:
+        """Nothing to reset, as for a Keras RNN that is not stateful; a StatefulStream's
+        `reset()` returns a stream to the strategy's h0."""
+
+    @property
     def cell(self):
         return _forward(self.rnn).cell
 

@@ -342,6 +342,7 @@ def test_the_dtype_policy_reaches_the_wrapped_layer():
 def test_the_attributes_a_keras_user_reads_are_the_wrapped_layers():
     layer = ContextualRNN(layers.GRU(7, return_sequences=True, go_backwards=True), "learned")
     assert (layer.return_sequences, layer.go_backwards, layer.stateful) == (True, True, False)
+    assert layer.states is None and layer.reset_state() is None  # as a Keras RNN not stateful
     assert layer.units == 7 and isinstance(layer.cell, layers.GRUCell)
     both = ContextualRNN(layers.Bidirectional(layers.LSTM(4)), "zero")
     assert both.units == 4 and both.return_sequences is False
