@@ -81,3 +81,26 @@ def assert_same_data_and_scores(run, lcd_run) -> None:
         assert row.baseline == pytest.approx(want.baseline, rel=1e-6), (row, want)
         if row.metric in deterministic:
             assert row.candidate == pytest.approx(want.candidate, rel=1e-6), (row, want)
+
+
+# Run first in every check of the installed copy: this environment's editable
+# install of the repository adds an import finder that would serve any module
+# missing from the installed copy out of the repository, and hide that it is missing.
+ONLY_THE_INSTALLED_COPY = """
+import sys
+sys.meta_path[:] = [f for f in sys.meta_path
+                    if not getattr(f, "__module__", "").startswith("__editable__")]
+"""
+
+# Run last: every module of ours that was imported came from the installed copy.
+ALL_FROM = """
+loaded = {{n: m.__file__ for n, m in sys.modules.items() if n.split(".")[0] == "tfx_seqgen"}}
+elsewhere = {{n: f for n, f in loaded.items() if not f.startswith({site!r})}}
+assert loaded and not elsewhere, elsewhere
+"""
+
+
+def installed_copy_only(script: str, site) -> str:
+    """`script` made to import our package from the installed copy at `site` alone, and
+    to fail if any module of ours came from anywhere else."""
+    return ONLY_THE_INSTALLED_COPY + script + ALL_FROM.format(site=str(site))

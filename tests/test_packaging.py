@@ -8,6 +8,7 @@ import sys
 import pytest
 
 from tests import ROOT
+from tests.helpers import installed_copy_only
 
 UV = os.path.join(os.path.dirname(sys.executable), "uv")
 # What TFX's penguin template creates at its root (`tfx template copy`).
@@ -68,15 +69,24 @@ def template_project(tmp_path_factory):
     return project
 
 
-def run_in(project, site, *args):
+def run_in(project, site, script: str, *args):
+    """`script` run by Python in `project` with the installed copy at `site` alone."""
     env = {**os.environ, "PYTHONPATH": str(site)}
+    code = installed_copy_only(script, site)
     return subprocess.run(
-        [sys.executable, *args], cwd=project, env=env, capture_output=True, text=True
+        [sys.executable, "-c", code, *args], cwd=project, env=env, capture_output=True, text=True
     )
 
 
 def test_seqgen_help_from_a_template_projects_root(site, template_project):
-    result = run_in(template_project, site, "-m", "tfx_seqgen", "--help")
+    script = """
+from tfx_seqgen import cli
+try:
+    cli.main(["--help"])
+except SystemExit as done:
+    assert done.code == 0
+"""
+    result = run_in(template_project, site, script)
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.startswith("usage: seqgen")
 
@@ -93,7 +103,7 @@ import tfx_seqgen
 assert tfx_seqgen.__file__.startswith({str(site)!r}), tfx_seqgen.__file__
 print(",".join(configs.TASKS))
 """
-    result = run_in(template_project, site, "-c", script)
+    result = run_in(template_project, site, script)
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip().splitlines()[-1] == "lcd,art,sequences"
 

@@ -16,6 +16,7 @@ from kfp import compiler, components, dsl
 from kfp.pipeline_spec import pipeline_spec_pb2
 
 from tests import ROOT
+from tests.helpers import installed_copy_only
 from tfx_seqgen.pipeline import kubeflow
 
 IMAGE = "gcr.io/example/seqgen:1"
@@ -80,8 +81,8 @@ def build_context(dockerfile: str, context: pathlib.Path) -> None:
             else:
                 target = context / destination
             target.parent.mkdir(parents=True, exist_ok=True)
-            if (ROOT / source).is_dir():
-                shutil.copytree(ROOT / source, target)
+            if (ROOT / source).is_dir():  # as Docker does, symbolic links stay links
+                shutil.copytree(ROOT / source, target, symlinks=True)
             else:
                 shutil.copy(ROOT / source, target)
 
@@ -153,7 +154,11 @@ def test_dockerfile_installs_everything_the_pipelines_import(tmp_path):
     script += "import tfx_seqgen.cli, tfx_seqgen.pipeline.local_runs\nprint('ok')\n"
     env = {**os.environ, "PYTHONPATH": str(site)}
     result = subprocess.run(
-        [sys.executable, "-c", script], cwd="/", env=env, capture_output=True, text=True
+        [sys.executable, "-c", installed_copy_only(script, site)],
+        cwd="/",
+        env=env,
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 0 and result.stdout.strip() == "ok", result.stderr[-2000:]
 
