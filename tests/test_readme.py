@@ -26,9 +26,9 @@ def test_python_example_runs(index, tmp_path):
         [sys.executable, str(script)], cwd=ROOT, capture_output=True, text=True, timeout=600
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    # A print line's trailing comment is the output the README promises.
+    # Every print line's trailing comment is the output the page promises.
     prints = [line for line in BLOCKS[index].splitlines() if line.startswith("print(")]
     printed = result.stdout.splitlines()[-len(prints) :] if prints else []
     for line, output in zip(prints, printed, strict=True):
-        if "  # " in line:
-            assert output == line.split("  # ", 1)[1], line
+        assert "  # " in line, f"a print without the output it promises: {line}"
+        assert output == line.split("  # ", 1)[1], line

@@ -2,6 +2,7 @@
 
 import os
 
+import numpy as np
 import pytest
 from tfx.components.util import examples_utils
 from tfx.dsl.components.base import base_beam_executor
@@ -71,6 +72,18 @@ def test_lcd_output_is_a_standard_examples_artifact(tmp_path):
     ]
     assert len(os.listdir(tmp_path / "Split-eval")) == 2
     assert sorted(os.listdir(tmp_path)) == ["Split-calibration", "Split-eval", "Split-train"]
+    # Every record is the dataset's row, whole: shards add, drop or alter nothing.
+    for split, size in component.dataset.split_sizes().items():
+        arrays = component.dataset.arrays(split, 0, size)
+        expected = sorted(zip(map(tuple, arrays["x"]), arrays["period"][:, 0], strict=True))
+        written = sorted(
+            (
+                tuple(np.float32(e.features.feature["x"].float_list.value)),
+                np.float32(e.features.feature["period"].float_list.value[0]),
+            )
+            for e in records[split]
+        )
+        assert written == expected, split
 
 
 @pytest.mark.e2e

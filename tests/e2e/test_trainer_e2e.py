@@ -8,8 +8,10 @@ import pytest
 from tests.conftest import TINY_RUNS
 from tests.helpers import probe
 from tfx_seqgen import tasks
-from tfx_seqgen.pipeline import run_views
+from tfx_seqgen.pipeline import local_runs, run_views
 from tfx_seqgen.serving import demo
+from tfx_seqgen.tasks.lcd import view
+from tfx_seqgen.tasks.lcd.data import LcdDataset
 
 
 @pytest.fixture(scope="module")
@@ -95,6 +97,15 @@ def test_trained_generator_draws_trajectories_for_every_eval_period(trained):
     for period in run.data_params.get("eval_periods", [1.0, 2.0, 3.0, 4.0]):
         assert f"{period:>6.2f} " in report
     assert os.path.getsize(os.path.join(run.pipeline_root, "trajectories.png")) > 1000
+    # The served numbers are the model's: the same draws called in-process give the
+    # same table, and every trajectory is finite.
+    model = local_runs.pushed_to(run) or local_runs.model_dir(run)
+    dataset = LcdDataset(**run.data_params)
+    direct = view.generate_per_period(
+        local_runs.saved_model_generator(model), dataset, dataset.eval_periods
+    )
+    assert all(np.isfinite(result.samples).all() for result in direct)
+    assert view.format_table(direct) in report
 
 
 @pytest.mark.parametrize(
