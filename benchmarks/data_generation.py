@@ -172,26 +172,32 @@ def _read(path: str) -> str:
         return ""
 
 
-def measure(task: str, records: int, runner: str, pool=None) -> dict:
-    """Runs one job in a fresh process; its times, sizes and peak memory."""
-    address, pool_process = pool if pool else ("", None)
-    command = [sys.executable, "-m", "benchmarks.data_generation", "--job"]
-    command += [task, str(records), runner, address]
+def run_job(command: List[str], pool=None) -> tuple:
+    """Runs a job's command in a fresh process: (the JSON it printed last, the peak MB
+    of its busiest Beam worker, the peak MB of the process itself)."""
+    pool_process = pool[1] if pool else None
     job = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
     roots = [job.pid] + ([pool_process.pid] if pool_process else [])
     with PeakMemory(roots) as memory:
         out, _ = job.communicate()
     if job.returncode:
         raise RuntimeError(f"{' '.join(command)} failed with exit code {job.returncode}")
-    result = json.loads(out.strip().splitlines()[-1])
+    return json.loads(out.strip().splitlines()[-1]), memory.worker_mb(), memory.process_mb(job.pid)
+
+
+def measure(task: str, records: int, runner: str, pool=None) -> dict:
+    """Runs one job in a fresh process; its times, sizes and peak memory."""
+    address = pool[0] if pool else ""
+    command = [sys.executable, "-m", "benchmarks.data_generation", "--job"]
+    result, worker_mb, launcher_mb = run_job([*command, task, str(records), runner, address], pool)
     return {
         "task": task,
         "runner": runner,
         "records": records,
         "seconds": result["seconds"],
         "output_mb": result["bytes"] / 2**20,
-        "worker_mb": memory.worker_mb(),
-        "launcher_mb": memory.process_mb(job.pid),
+        "worker_mb": worker_mb,
+        "launcher_mb": launcher_mb,
     }
 
 

@@ -30,7 +30,6 @@ import contextlib
 import glob
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -42,7 +41,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from benchmarks.data_generation import PeakMemory, beam_writer, directory_bytes  # noqa: E402
+from benchmarks.data_generation import beam_writer, directory_bytes, run_job  # noqa: E402
 from benchmarks.worker_pool import external_worker_pool, portable_runner_args  # noqa: E402
 from tfx_seqgen.tasks.sequences import series as series_lib  # noqa: E402
 from tfx_seqgen.tasks.sequences.component import SPLITS, SequencesExampleGen  # noqa: E402
@@ -151,15 +150,9 @@ def _run_job(path: str, runner: str, address: str) -> None:
 
 def measure(path: str, rows: int, runner: str, pool=None) -> dict:
     """Runs one job in a fresh process; its time, output size and peak memory."""
-    address, pool_process = pool if pool else ("", None)
+    address = pool[0] if pool else ""
     command = [sys.executable, "-m", "benchmarks.sequences_read", "--job", path, runner, address]
-    job = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
-    roots = [job.pid] + ([pool_process.pid] if pool_process else [])
-    with PeakMemory(roots) as memory:
-        out, _ = job.communicate()
-    if job.returncode:
-        raise RuntimeError(f"{' '.join(command)} failed with exit code {job.returncode}")
-    result = json.loads(out.strip().splitlines()[-1])
+    result, worker_mb, launcher_mb = run_job(command, pool)
     return {
         "runner": runner,
         "rows": rows,
@@ -167,8 +160,8 @@ def measure(path: str, rows: int, runner: str, pool=None) -> dict:
         "seconds": result["seconds"],
         "output_mb": result["bytes"] / 2**20,
         "series": result["series"],
-        "worker_mb": memory.worker_mb(),
-        "launcher_mb": memory.process_mb(job.pid),
+        "worker_mb": worker_mb,
+        "launcher_mb": launcher_mb,
     }
 
 
