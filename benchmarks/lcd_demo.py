@@ -17,13 +17,13 @@ seed beside the ART learning curves of benchmarks/results/art_quality_200.json.
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
 import os
 import shutil
-import subprocess
 import time
 from typing import Dict, List
+
+from benchmarks import provenance
 
 DEFAULT_OUT = os.path.join("benchmarks", "results")
 QUICK_OUT = os.path.join("runs", "benchmarks-quick")
@@ -45,11 +45,6 @@ QUICK_EVALUATION = {
     "min_coverage": 1e-9,
     "max_coverage": 1 - 1e-9,
 }
-
-
-def commit() -> str:
-    result = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
-    return result.stdout.strip() or "unknown"
 
 
 def run_one(seed: int, work: str, quick: bool) -> dict:
@@ -80,8 +75,7 @@ def run_one(seed: int, work: str, quick: bool) -> dict:
         "seconds": round(seconds, 1),
         "blessed": bool(evaluation.ok),
         "scores": scores,
-        "commit": commit(),
-        "date": datetime.date.today().isoformat(),
+        **provenance.stamp(),
     }
 
 

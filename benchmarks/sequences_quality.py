@@ -6,7 +6,8 @@ it (`seqgen run --task sequences`, the demo config) and the Evaluator's
 scores on the held-out eval series are kept: CRPS, coverage and width of
 the 90% band, the mean path's squared error, overall and per categorical
 context value, for both models. Each finished run is written to the
-results file at once; a rerun resumes, so delete the file to measure again.
+results file at once, with its wall time, commit and date; a rerun
+resumes, so delete the file to measure again.
 
     python -m benchmarks.sequences_quality            # 2 datasets x 3 seeds, ~10 minutes
     python -m benchmarks.sequences_quality --quick    # one tiny run, for CI
@@ -17,9 +18,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import time
 from typing import Dict, List
 
-from benchmarks import sequences_data
+from benchmarks import provenance, sequences_data
 from tfx_seqgen.pipeline import local_runs
 
 DEFAULT_OUT = os.path.join("benchmarks", "results")
@@ -34,12 +36,13 @@ METRICS = {
 EVALUATION = {"min_improvement": -100.0, "min_coverage": 1e-9, "max_coverage": 1 - 1e-9}
 
 
-def run_one(dataset: str, seed: int, work: str, quick: bool) -> Dict[str, Dict[str, list]]:
-    """{slice: {metric: [contextual, baseline]}} of one pipeline run."""
+def run_one(dataset: str, seed: int, work: str, quick: bool) -> dict:
+    """Wall time, stamp and scores {slice: {metric: [contextual, baseline]}} of one run."""
     path = sequences_data.write(dataset, os.path.join(work, f"{dataset}.csv"))
     training = {"seed": seed}
     if quick:
         training.update(epochs=2, eval_samples=20, model={"units": 8, "context_units": [4]})
+    started = time.monotonic()
     run = local_runs.run(
         "sequences",
         "demo",
@@ -52,7 +55,7 @@ def run_one(dataset: str, seed: int, work: str, quick: bool) -> Dict[str, Dict[s
     for row in local_runs.evaluation(run).rows:
         if row.metric in METRICS:
             scores.setdefault(row.slice_name, {})[row.metric] = [row.candidate, row.baseline]
-    return scores
+    return {"seconds": round(time.monotonic() - started, 1), "scores": scores, **provenance.stamp()}
 
 
 def table(results: Dict[str, dict]) -> str:
@@ -62,8 +65,9 @@ def table(results: Dict[str, dict]) -> str:
         + " |",
         "|" + "---|" * (3 + len(METRICS)),
     ]
-    for key, scores in results.items():
+    for key, run in results.items():
         dataset, seed = key.rsplit("/", 1)
+        scores = run["scores"]
         for slice_name in sorted(scores, key=lambda s: (s != "overall", s)):
             cells = [
                 " / ".join(f"{v:.4g}" for v in scores[slice_name].get(metric, [float("nan")] * 2))

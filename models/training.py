@@ -41,6 +41,7 @@ import tensorflow_transform as tft
 from tfx import v1 as tfx
 
 from tfx_seqgen.errors import InvalidTrainingConfig
+from tfx_seqgen.models.free_running import FreeRunning, SampleCrps
 from tfx_seqgen.models.training_config import MAX_STEPS_PER_EXECUTION, TrainingConfig
 
 _log = logging.getLogger(__name__)
@@ -206,6 +207,21 @@ def optimizer(config: TrainingConfig, learning_rate: float | None = None):
     return keras.optimizers.Adam(
         learning_rate or config.learning_rate, global_clipnorm=config.clip_norm
     )
+
+
+def free_running(model, config: TrainingConfig, steps: int, wrapper=FreeRunning, **options):
+    """The free-running phase's model (models.free_running), compiled as the config says:
+    `rollout_samples` rollouts per example for a random h0 (one for a deterministic
+    h0, whose rollouts are all the same), the mean path anchored with
+    `rollout_mean_path`, Adam at `rollout_learning_rate`. `options` go to `wrapper`."""
+    random_h0 = model.rnn.strategy.samples_h0
+    anchored = config.rollout_mean_path and random_h0
+    samples = config.rollout_samples if random_h0 else 1
+    free = wrapper(model, steps=steps, samples=samples, mean_path=anchored, **options)
+    free.compile(
+        optimizer=optimizer(config, config.rollout_learning_rate), loss=SampleCrps(anchored)
+    )
+    return free
 
 
 def run_fn(fn_args: tfx.components.FnArgs, task) -> None:

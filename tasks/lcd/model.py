@@ -17,6 +17,7 @@ from typing import Sequence
 import keras
 from keras import ops, tree
 
+from tfx_seqgen.models import free_running
 from tfx_seqgen.models.model_config import ModelOptions
 from tfx_seqgen.models.task_model import TaskModel
 from tfx_seqgen.schema import flag
@@ -160,67 +161,19 @@ class LcdModel(TaskModel):
 
 
 @keras.saving.register_keras_serializable(package="seqgen")
-class FreeRunning(keras.Model):
-    """An LcdModel trained on the trajectories it generates itself.
+class FreeRunning(free_running.FreeRunning):
+    """An LcdModel trained on its own rollouts (models.free_running).
 
-    Teacher forcing feeds the true x at every step; `generate` feeds the
-    model's own predictions, whose errors compound. This wrapper rolls the
-    model out free-running from each example's x0 and period, `samples`
-    times per example (each with its own h0 draw while training), and is
-    fitted with `crps_loss`, a proper scoring rule over those samples: the
-    mean path learns to stay on the truth and, for a distribution of h0,
-    the spread learns the size of the errors that remain. A deterministic
-    h0 makes every sample the same, and the loss its mean absolute error.
-
-    With `mean_path=True` the rollout from the mean h0 comes first in the
-    output, and `anchored_crps_loss` also scores its absolute error: the
-    path `serving_default`'s rollout and the Evaluator's rollout MSE use is
-    trained directly, as a deterministic model's is.
-
+    The LCD rollout moves x by each predicted delta: `increment` = (a, b)
+    maps a scaled delta to the change of scaled x (LcdModel.rollout).
     Inputs: the LcdModel's dict (only "x0" and "period" are read).
     Output: scaled x(1..steps) [batch, samples (+ 1), steps].
     """
 
-    def __init__(
-        self,
-        model: LcdModel,
-        increment,
-        steps: int,
-        samples: int = 1,
-        mean_path: bool = False,
-        **kwargs,
-    ):
-        super().__init__(**kwargs)
-        self.model = model
+    def __init__(self, model: LcdModel, increment, steps: int, samples=1, mean_path=False, **kw):
+        super().__init__(model, steps, samples, mean_path, **kw)
         self.increment = tuple(float(v) for v in increment)
-        self.steps = int(steps)
-        self.samples = int(samples)
-        self.mean_path = bool(mean_path)
 
-    def call(self, inputs, training=None):
+    def rollout(self, inputs, training=None):
         x0, period = ops.cast(inputs["x0"], "float32"), ops.cast(inputs["period"], "float32")
-        path = self.model.rollout(
-            ops.repeat(x0, self.samples, axis=0),
-            ops.repeat(period, self.samples, axis=0),
-            self.steps,
-            self.increment,
-            training=training,
-        )
-        paths = ops.reshape(path, (-1, self.samples, self.steps))
-        if not self.mean_path:
-            return paths
-        # training=False: the strategy's deterministic h0, with gradients all the same.
-        mean = self.model.rollout(x0, period, self.steps, self.increment, training=False)
-        return ops.concatenate([mean[:, None], paths], axis=1)
-
-
-def crps_loss(y_true, y_pred):
-    """Mean ensemble CRPS of samples [batch, S, T] against the truth [batch, T]."""
-    from tfx_seqgen.models.sample_scores import crps
-
-    return ops.mean(crps(y_pred, y_true))
-
-
-def anchored_crps_loss(y_true, y_pred):
-    """`crps_loss` of samples [:, 1:] plus the absolute error of the mean path [:, 0]."""
-    return crps_loss(y_true, y_pred[:, 1:]) + ops.mean(ops.abs(y_pred[:, 0] - y_true))
+        return self.model.rollout(x0, period, self.steps, self.increment, training=training)

@@ -16,11 +16,11 @@ import tensorflow_transform as tft
 from tfx_seqgen.errors import InvalidTrainingConfig
 from tfx_seqgen.models import conformal
 from tfx_seqgen.models.scaling import scale, unscale
-from tfx_seqgen.models.training import fit, optimizer
+from tfx_seqgen.models.training import fit, free_running, optimizer
 from tfx_seqgen.models.training_config import TrainingConfig
 from tfx_seqgen.models.training_data import TrainingData
 from tfx_seqgen.tasks.lcd import calibration
-from tfx_seqgen.tasks.lcd.model import FreeRunning, LcdModel, anchored_crps_loss, crps_loss
+from tfx_seqgen.tasks.lcd.model import FreeRunning, LcdModel
 from tfx_seqgen.tasks.lcd.signatures import LcdServing, scaling_constants, to_model
 
 _log = logging.getLogger(__name__)
@@ -149,20 +149,8 @@ def _train_model(data: TrainingData, name: str, held_out=(), logs=""):
     history = fit_on(model, to_model, name, phase=logs)
     if config.rollout_epochs:
         steps = tft_output.transformed_feature_spec()["x_target"].shape[0]
-        random_h0 = model.rnn.strategy.samples_h0
-        samples = config.rollout_samples if random_h0 else 1
-        anchored = config.rollout_mean_path and random_h0
-        free = FreeRunning(
-            model,
-            rollout_increment(transform_scaling(tft_output)),
-            steps,
-            samples,
-            mean_path=anchored,
-        )
-        free.compile(
-            optimizer=optimizer(config, config.rollout_learning_rate),
-            loss=anchored_crps_loss if anchored else crps_loss,
-        )
+        increment = rollout_increment(transform_scaling(tft_output))
+        free = free_running(model, config, steps, FreeRunning, increment=increment)
         rollout = fit_on(
             free,
             to_rollout,

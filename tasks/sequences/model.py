@@ -128,3 +128,17 @@ class SequencesModel(TaskModel):
         if not tree.is_nested(states):
             states = [states]
         return self.head(output), states
+
+    def rollout(self, inputs, steps: int, training=None, sample=False, seed=None):
+        """Free-running scaled values [batch, steps, C] from the first step of inputs["x"].
+
+        Each prediction becomes the next input. `steps` is a Python int: the
+        loop is unrolled, so free-running training's gradients flow through
+        the whole generated trajectory (models.free_running).
+        """
+        states = self.get_initial_state(inputs, training=training, sample=sample, seed=seed)
+        x, path = ops.cast(inputs["x"], "float32")[:, 0], []
+        for _ in range(steps):
+            x, states = self.step(x, inputs, states, training=training)
+            path.append(x)
+        return ops.stack(path, axis=1)

@@ -1,7 +1,8 @@
-"""The sequences task in the Trainer: teacher forcing on the series' own steps, then the band.
+"""The sequences task in the Trainer: teacher forcing, free running, then the band.
 
-Padded steps carry no weight: the loss is the mean squared error of the
-next scaled values over the steps each series has. The band is fitted on
+Padded steps carry no weight: the teacher-forced loss is the mean squared
+error of the next scaled values over the steps each series has, the
+free-running one the CRPS of rollouts over the same steps. The band is fitted on
 the calibration split by split-conformal prediction (models.conformal),
 per step and per value of the first categorical context column (or bin of
 the first numeric one).
@@ -18,7 +19,7 @@ import tensorflow_transform as tft
 
 from tfx_seqgen.models import conformal
 from tfx_seqgen.models.scaling import unscale
-from tfx_seqgen.models.training import fit, optimizer
+from tfx_seqgen.models.training import fit, free_running, optimizer
 from tfx_seqgen.models.training_config import TrainingConfig
 from tfx_seqgen.models.training_data import TrainingData
 from tfx_seqgen.tasks.sequences.layout import Layout
@@ -43,18 +44,31 @@ def compiled_model(config: TrainingConfig, tft_output: tft.TFTransformOutput) ->
 
 
 def train(fn_args, tft_output: tft.TFTransformOutput, config: TrainingConfig):
+    """Teacher forcing for `epochs`, free running for `rollout_epochs`, then the band.
+
+    The free-running phase trains on what `generate` does: trajectories
+    rolled out from each series' first values on the model's own
+    predictions, scored by CRPS over the steps each series has
+    (models.free_running). Returns (model, history); the free-running
+    phase's metrics are in the history with a `rollout_` prefix.
+    """
     layout = Layout.of(tft_output)
     data = TrainingData(fn_args, tft_output, config)
     model = compiled_model(config, tft_output)
     name = f"sequences/{config.model.get('strategy', 'learned_distribution')}"
-    history = fit(
-        model,
-        data.dataset("train", True, layout.to_model),
-        data.dataset("eval", False, layout.to_model),
-        config,
-        fn_args,
-        name,
-    )
+
+    def fit_on(trained, label, **options):
+        train_split = data.dataset("train", True, layout.to_model)
+        eval_split = data.dataset("eval", False, layout.to_model)
+        return fit(trained, train_split, eval_split, config, fn_args, label, **options)
+
+    history = fit_on(model, name)
+    if config.rollout_epochs:
+        free = free_running(model, config, layout.steps - 1)
+        rollout = fit_on(
+            free, f"{name} free-running", epochs=config.rollout_epochs, phase="free_running"
+        )
+        history.history.update({f"rollout_{k}": v for k, v in rollout.history.items()})
     if data.has("calibration"):
         model.band = calibrate(data, model, name)
     return model, history

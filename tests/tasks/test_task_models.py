@@ -296,14 +296,15 @@ def test_rollout_feeds_each_prediction_back_as_the_next_input(strategy):
 
 
 def test_free_running_training_lowers_the_rollout_crps_and_keeps_a_spread():
-    from tfx_seqgen.tasks.lcd.model import FreeRunning, crps_loss
+    from tfx_seqgen.models.free_running import SampleCrps
+    from tfx_seqgen.tasks.lcd.model import FreeRunning
 
     # The weights' initializers draw from Keras's seed: fixed, so the outcome
     # does not depend on which tests ran before.
     keras.utils.set_random_seed(0)
     model = LcdModel(units=8, context_units=[4], context_every_step=True, seed=1)
     free = FreeRunning(model, (1.0, 0.0), steps=T, samples=4)
-    free.compile(optimizer=keras.optimizers.Adam(0.01), loss=crps_loss)
+    free.compile(optimizer=keras.optimizers.Adam(0.01), loss=SampleCrps())
     # Targets: x falls by 0.05 a step from x0. Staying at x0 would score the
     # mean of 0.05 * t over t = 1..9: 0.25.
     targets = LCD_INPUTS["x0"][:, None] - 0.05 * np.arange(1, T + 1)[None, :]
@@ -316,7 +317,8 @@ def test_free_running_training_lowers_the_rollout_crps_and_keeps_a_spread():
 
 
 def test_free_running_with_the_mean_path_puts_it_first_and_scores_its_error():
-    from tfx_seqgen.tasks.lcd.model import FreeRunning, anchored_crps_loss, crps_loss
+    from tfx_seqgen.models.free_running import SampleCrps
+    from tfx_seqgen.tasks.lcd.model import FreeRunning
 
     model = LcdModel(units=8, context_units=[4], context_every_step=True, seed=2)
     free = FreeRunning(model, (1.0, 0.0), steps=4, samples=3, mean_path=True)
@@ -325,5 +327,5 @@ def test_free_running_with_the_mean_path_puts_it_first_and_scores_its_error():
     mean = model.rollout(LCD_INPUTS["x0"], LCD_INPUTS["period"], 4, (1.0, 0.0)).numpy()
     np.testing.assert_allclose(paths[:, 0], mean, atol=1e-6)
     truth = np.zeros((B, 4), "float32")
-    expected = float(crps_loss(truth, paths[:, 1:])) + np.abs(paths[:, 0]).mean()
-    assert float(anchored_crps_loss(truth, paths)) == pytest.approx(expected, rel=1e-5)
+    expected = float(SampleCrps()(truth, paths[:, 1:])) + np.abs(paths[:, 0]).mean()
+    assert float(SampleCrps(anchored=True)(truth, paths)) == pytest.approx(expected, rel=1e-5)
