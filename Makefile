@@ -4,7 +4,7 @@
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup demo test test-fast test-e2e lint lock clean notebook benchmarks
+.PHONY: setup demo test test-fast test-e2e lint lock clean notebook benchmarks benchmarks-check
 
 setup:
 	@bash scripts/setup.sh
@@ -27,6 +27,10 @@ test-fast: setup
 test-e2e: setup
 	$(BIN)/python -m pytest $(PARALLEL) -m e2e
 
+# Every number in BENCHMARKS.md and README.md against benchmarks/results/ (seconds; the tests run it too).
+benchmarks-check: setup
+	$(BIN)/python -m benchmarks.report_check
+
 # The full benchmarks behind BENCHMARKS.md (hours; serving.py measures the demo's model).
 benchmarks: demo
 	$(BIN)/python -m benchmarks.lcd_demo
@@ -38,7 +42,8 @@ benchmarks: demo
 	$(BIN)/python -m benchmarks.data_generation
 	$(BIN)/python -m benchmarks.sequences_quality
 	$(BIN)/python -m benchmarks.sequences_read
-	$(BIN)/python -m benchmarks.serving
+	$(BIN)/python -m benchmarks.serving --out benchmarks/results
+	$(BIN)/python -m benchmarks.shuffle_memory
 
 # Jupyter on the run inspector; SEQGEN_PIPELINE_ROOT picks the run (default: the LCD demo's).
 notebook: setup

@@ -49,6 +49,7 @@ import numpy as np  # noqa: E402
 import psutil  # noqa: E402
 from tensorflow_serving.apis import predict_pb2  # noqa: E402
 
+from benchmarks import provenance  # noqa: E402
 from tfx_seqgen.serving import predict  # noqa: E402
 from tfx_seqgen.serving.client import ServingClient, generate_inputs, predict_request  # noqa: E402
 from tfx_seqgen.serving.model_store import ModelStore, ready_versions  # noqa: E402
@@ -150,6 +151,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--model-base-path", default=DEFAULT_BASE)
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--out", help="write serving.json and serving.md there")
     args = parser.parse_args()
     versions = ready_versions(args.model_base_path)
     if not versions:
@@ -188,6 +190,7 @@ def main() -> None:
         ServerProcess("lcd", args.model_base_path, batching=batching) as batched,
     ):
         print(f"model {path}; server: {server.kind}; {count} requests per row", flush=True)
+        server_kind = server.kind
 
         def grpc_calls(address):
             def make():
@@ -240,7 +243,10 @@ def main() -> None:
             rate = {name: run[0] for name, run in runs.items()}
             rows.append((batch, latency, rate, runs))
             print(f"  batch {batch}: done", file=sys.stderr, flush=True)
-    print(
+    report: list = []
+    out = lambda line: (print(line), report.append(line))  # noqa: E731
+    table: list = []
+    out(
         f"\n{'batch':>5} {'path':<25} {'p50 ms':>8} {'p99 ms':>8} {'overhead ms':>12} "
         f"{'traj/s 1 client':>16} {'traj/s 8 clients':>17} {'vs direct':>10}"
     )
@@ -253,11 +259,25 @@ def main() -> None:
             overhead = (
                 f"{p50 - base_p50:>12.2f}" if name != "direct signature call" else f"{'':>12}"
             )
-            print(
+            out(
                 f"{batch:>5} {name:<25} {p50:>8.2f} {p99:>8.2f} {overhead} {single:>16,.0f} "
                 f"{rate[name]:>17,.0f} {rate[name] / base_rate:>9.2f}x"
             )
-    print(
+            table.append(
+                {
+                    "batch": batch,
+                    "path": name,
+                    "p50_ms": p50,
+                    "p99_ms": p99,
+                    "overhead_ms": p50 - base_p50,
+                    "per_second_1_client": single,
+                    "per_second_8_clients": rate[name],
+                    "vs_direct": rate[name] / base_rate,
+                    "client_cpu_ms": runs[name][1] * 1000,
+                    "server_cpu_ms": runs[name][2] * 1000,
+                }
+            )
+    out(
         f"\nCPU per trajectory with {CLIENTS} clients ({os.cpu_count()} cores shared by "
         "clients and server)\n"
         f"{'batch':>5} {'path':<25} {'client CPU ms':>14} {'server CPU ms':>14} "
@@ -268,18 +288,44 @@ def main() -> None:
         for name, (trajectories_per_second, client_cpu, server_cpu) in runs.items():
             busy = (client_cpu + server_cpu) * trajectories_per_second
             alone = f"{direct_cpu / server_cpu:>22.2f}x" if server_cpu else f"{'':>23}"
-            print(
+            out(
                 f"{batch:>5} {name:<25} {client_cpu * 1000:>14.3f} {server_cpu * 1000:>14.3f} "
                 f"{busy:>11.2f} {alone}"
             )
-    print(
+    out(
         f"\nfloor: model status p50 {floors[0]:.2f} ms over gRPC, {floors[1]:.2f} ms over REST "
         "(transport and the server's Python, no model work)"
     )
-    print(
+    out(
         f"floor CPU: model status with {CLIENTS} gRPC clients, {floor_client_cpu * 1000:.3f} ms "
         f"a request in the clients and {floor_server_cpu * 1000:.3f} ms in the server"
     )
+
+    if args.out:
+        write_results(args.out, server_kind, table, floors, floor_client_cpu, floor_server_cpu)
+        write_report(args.out, report)
+
+
+def write_results(out: str, server_kind: str, table, floors, client_cpu, server_cpu) -> None:
+    """serving.json: every row, the floors, and where and when they were measured."""
+    os.makedirs(out, exist_ok=True)
+    results = {
+        "server": server_kind,
+        "cores": os.cpu_count(),
+        "clients": CLIENTS,
+        "rows": table,
+        "floor_p50_ms": {"grpc": floors[0], "rest": floors[1]},
+        "floor_cpu_ms": {"clients": client_cpu * 1000, "server": server_cpu * 1000},
+        **provenance.stamp(),
+    }
+    with open(os.path.join(out, "serving.json"), "w") as f:
+        json.dump(results, f, indent=1)
+
+
+def write_report(out: str, report: list) -> None:
+    with open(os.path.join(out, "serving.md"), "w") as f:
+        f.write("# Serving: latency and throughput (benchmarks/serving.py)\n\n```\n")
+        f.write("\n".join(line.strip("\n") for line in report) + "\n```\n")
 
 
 if __name__ == "__main__":

@@ -46,9 +46,9 @@ def in_process(monkeypatch, capsys):
 
 
 @pytest.mark.e2e
-def test_serving_benchmark_prints_latency_and_throughput(lcd_run):
+def test_serving_benchmark_prints_latency_and_throughput(lcd_run, tmp_path):
     base = os.path.dirname(local_runs.pushed_to(lcd_run))
-    out = benchmark("benchmarks.serving", "--quick", "--model-base-path", base)
+    out = benchmark("benchmarks.serving", "--quick", "--model-base-path", base, "--out", tmp_path)
     speed, cpu = out.split("CPU per trajectory with 8 clients")
 
     def rows(table):
@@ -71,6 +71,13 @@ def test_serving_benchmark_prints_latency_and_throughput(lcd_run):
     assert "floor: model status p50" in out
     floor_cpu = re.search(r"([\d.]+) ms a request in the clients and ([\d.]+) ms in the", out)
     assert float(floor_cpu[1]) > 0 and float(floor_cpu[2]) > 0
+    # The results file holds every printed row, with where and when it was measured.
+    results = json.loads((tmp_path / "serving.json").read_text())
+    assert len(results["rows"]) == 15 and results["clients"] == 8
+    direct = [r for r in results["rows"] if r["path"] == "direct signature call"]
+    assert [r["vs_direct"] for r in direct] == [1.0] * 3
+    assert results["commit"] and results["date"]
+    assert (tmp_path / "serving.md").read_text().count("gRPC, batching server") == 3
 
 
 def test_serving_benchmark_says_what_to_do_without_a_model(tmp_path):
@@ -236,6 +243,17 @@ def test_data_generation_scales_without_more_memory_per_worker(tmp_path):
     assert "DirectRunner, 2 processes" in out
 
 
+def test_shuffle_memory_measures_a_group_by_key_alone(tmp_path):
+    out = benchmark("benchmarks.shuffle_memory", "--quick", "--out", tmp_path)
+    small, large = json.loads((tmp_path / "shuffle_memory.json").read_text())
+    assert (small["rows"], large["rows"]) == (25_000, 250_000)
+    assert small["buckets"] == large["buckets"] == 8  # under 8 MB of CSV a bucket: the minimum
+    assert large["shuffled_mb"] == pytest.approx(250_000 * 36 / 2**20)
+    assert small["worker_mb"] > 0 and large["launcher_mb"] > 0
+    assert "| 250,000 | 8 |" in (tmp_path / "shuffle_memory.md").read_text()
+    assert "| 250,000 | 8 |" in out
+
+
 def test_fast_weights_in_attention_form_computes_the_matrix_forms_loss_and_gradients(
     in_process,
 ):
@@ -284,3 +302,11 @@ def test_lcd_demo_keeps_per_period_scores_and_draws_the_summary_figure(in_proces
     assert result["blessed"] is True and result["seconds"] > 0 and result["commit"]
     assert "| seed=0 | overall |" in printed
     assert (tmp_path / "summary.png").stat().st_size > 10_000
+
+
+def test_fresh_clone_reads_the_counts_of_pytests_last_summary_line():
+    from benchmarks.fresh_clone import pytest_counts
+
+    log = "collected 600 items\n...\n=== 541 passed, 36 skipped, 2 warnings in 931.20s ==="
+    assert pytest_counts(log) == {"passed": 541, "skipped": 36, "warnings": 2}
+    assert pytest_counts("ERROR: no tests ran") == {}
