@@ -29,8 +29,6 @@ import sys
 import time
 from typing import List
 
-import numpy as np
-
 from benchmarks import provenance
 from benchmarks.data_generation import run_job
 
@@ -55,10 +53,13 @@ def _run_job(rows: int, bytes_per_row: int) -> None:
 
     buckets = buckets_for(rows)
 
-    def payloads(chunk: int):
-        count = min(CHUNK_ROWS, rows - chunk * CHUNK_ROWS)
-        data = np.random.default_rng(chunk).integers(0, 256, count * bytes_per_row, np.uint8)
-        yield from enumerate(np.array_split(data, buckets))  # (bucket, its part)
+    def payloads(chunk: int, chunk_rows: int = CHUNK_ROWS):
+        # Runs in the workers, where this module is not imported: no module globals.
+        import numpy
+
+        count = min(chunk_rows, rows - chunk * chunk_rows)
+        data = numpy.random.default_rng(chunk).integers(0, 256, count * bytes_per_row, numpy.uint8)
+        yield from enumerate(numpy.array_split(data, buckets))  # (bucket, its part)
 
     options = PipelineOptions(
         direct_running_mode="multi_processing", direct_num_workers=DIRECT_WORKERS
