@@ -61,6 +61,10 @@ PARAMETERS = {
     "200": "the paper's ART epochs",
     "1,096": "ItalyPowerDemand's days",
     "640": "JapaneseVowels' utterances",
+    "29": "JapaneseVowels' longest utterance, in frames",
+    "27": "speaker-seed slices: 9 speakers x 3 seeds",
+    "64": "the sequences task's LSTM units",
+    "40": "the sequences task's teacher-forced epochs",
     "5,000": "the paper's LCD training sequences",
     "2,000": "the paper's LCD eval sequences",
     "100,000": "ART's training queries; rows in one chunk",
@@ -89,6 +93,7 @@ _SOURCE = re.compile(
     r"|<!-- results: ([\w.\-]+) "
 )
 _DURATION = re.compile(r"(\d+) h (\d+) min|(\d+) min (\d+) s|(\d+) min\b")
+_RANGE = re.compile(r"(?<![\w.])(\d[\d,]*(?:\.\d+)?)-(\d[\d,]*(?:\.\d+)?)(%|x\b| ?MB\b| ?GB\b)")
 _NUMBER = re.compile(
     r"(?<![\w.])[-+−]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:e[-+−]?\d+)?"
     r"(?:%|x\b| ?(?:MB|GB|ms|s)\b)?"
@@ -138,7 +143,8 @@ def render(text: str) -> str:
 
     def copy(match):
         name, kind, number, _ = match.groups()
-        return match.group(0).replace(match.group(4), _included(name, kind, int(number)))
+        table = _included(name, kind, int(number))
+        return f"<!-- results: {name} {kind} {number} -->\n{table}<!-- end results -->\n"
 
     return _INCLUDED.sub(copy, text)
 
@@ -232,6 +238,8 @@ def numbers(text: str, first_line: int = 1) -> List[Number]:
             seconds, decimals = int(only_min) * 60, -2
         found.append(Number(match.group(0), float(seconds), decimals, False, "s", line_of(match)))
     text = _blank(_DURATION, text)
+    # A range's unit belongs to both ends: "88.5-91.2%" is 88.5% and 91.2%.
+    text = _RANGE.sub(lambda m: f"{m[1]}{m[3]} {m[2]}{m[3]}", text)  # same lines, longer
     for match in _NUMBER.finditer(text):
         written = match.group(0)
         if written.lstrip("+-−") in PARAMETERS:

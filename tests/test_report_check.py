@@ -59,3 +59,14 @@ def test_settings_counts_dates_and_code_are_not_results():
         "3 of 3 seeds, T = 4, on 2026-12-05 at commit `5f51da9`, `--train epochs=20`, the 90% band"
     )
     assert report_check.numbers(text) == []
+
+
+def test_an_empty_copy_is_filled_from_its_file():
+    text = "before\n<!-- results: shuffle_memory.md table 1 -->\n<!-- end results -->\nafter\n"
+    (table,) = report_check.tables("shuffle_memory.md", "table")
+    assert table.startswith("| rows | buckets |")
+    assert report_check.render(text) == (
+        "before\n<!-- results: shuffle_memory.md table 1 -->\n"
+        + table
+        + "<!-- end results -->\nafter\n"
+    )
