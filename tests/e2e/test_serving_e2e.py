@@ -627,8 +627,20 @@ def test_generate_command_prints_json_and_plots(lcd_server, tmp_path):
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     assert report["model"] == "lcd" and report["periods"] == [1.0, 2.0]
-    assert np.asarray(report["trajectories"]).shape == (2, 4, 26)
-    assert np.allclose(np.asarray(report["trajectories"])[:, :, 0], 3.0)
+    printed = np.asarray(report["trajectories"])
+    # The same draws as the pushed model's own signature: one row per period,
+    # seeds 7 and 8 (the given seed, then one more per row), 25 steps by default.
+    version = max(int(v) for v in os.listdir(lcd_server.base_path) if v.isdigit())
+    direct = tf.saved_model.load(os.path.join(lcd_server.base_path, str(version)))
+    expected = direct.signatures["generate"](
+        x0=tf.constant([3.0, 3.0]),
+        period=tf.constant([1.0, 2.0]),
+        seed=tf.constant([7, 8], tf.int64),
+        num_samples=tf.constant([4, 4]),
+        steps=tf.constant([25, 25]),
+    )["trajectories"].numpy()
+    assert printed.shape == (2, 4, 26) and np.isfinite(printed).all()
+    np.testing.assert_allclose(printed, expected, rtol=1e-6, atol=1e-6)
     assert plot.stat().st_size > 1000
     refused = seqgen("generate", "--server", lcd_server.address, "--x0", "3", "--period", "1",
                      "--samples", "0")  # fmt: skip
@@ -651,5 +663,8 @@ def test_answer_command(art_run, tmp_path):
         result = seqgen("answer", "--server", server.address, "--query", "c9k8j3f1??k", "--json")
     assert result.returncode == 0, result.stderr
     answer = json.loads(result.stdout)["answers"][0]
-    assert answer["query"] == "c9k8j3f1??k" and 0 <= answer["digit"] <= 9
-    assert 0 < answer["probability"] <= 1
+    direct = tf.saved_model.load(local_runs.pushed_to(art_run)).signatures["answer"]
+    expected = direct(query=tf.constant(["c9k8j3f1??k"]))
+    digit = int(expected["digit"].numpy()[0])
+    assert answer["query"] == "c9k8j3f1??k" and answer["digit"] == digit
+    assert answer["probability"] == pytest.approx(expected["probabilities"].numpy()[0, digit])
