@@ -63,6 +63,9 @@ class TrainingConfig(Schema):
     )
     calibrate_band: bool = flag(False, "fit the sampled band out of sample (LCD)")
     cache_data: bool = flag(True, "hold the transformed splits in memory (False: stream them)")
+    shuffle_buffer: int = integer(
+        100_000, 1, doc="rows a streamed split is shuffled within (cache_data: false)"
+    )
     jit_compile: bool | None = text(
         None, "None (the cell's measured choice), true or false", "XLA-compile the steps"
     )

@@ -7,15 +7,16 @@ optional calibration split sits beside them in the same Transform output.
 from __future__ import annotations
 
 import os
-from typing import Callable, Dict
+from typing import Callable, Dict, List
 
 import numpy as np
 import tensorflow as tf
 import tensorflow_transform as tft
 from tfx import v1 as tfx
-from tfx_bsl.public import tfxio
 
 from tfx_seqgen.models.training_config import TrainingConfig
+
+PARSE_BATCH = 1024  # records parsed per call; rows are then shuffled one by one
 
 
 def sibling_split(files: list, split: str) -> list:
@@ -37,8 +38,14 @@ class TrainingData:
     data accessor and kept in memory as NumPy arrays (the paper's LCD and ART
     splits take a few MB); every epoch then shuffles row indices with the
     config's seed and gathers whole batches, so no epoch waits on parsing
-    files. Without it each epoch streams the files, shuffled by TFX's reader,
-    for splits too large to hold.
+    files. Without it each epoch streams the files through a shuffle buffer of
+    `shuffle_buffer` rows, for splits too large to hold; a split that fits the
+    buffer then comes in the same batches as from memory.
+
+    The files are read with tf.data directly (sorted, parsed with the
+    transform's feature spec), not through TFX's data accessor, whose reader
+    shuffles the file list and interleaves in an order that depends on the
+    machine's cores: the same seed must give the same batches everywhere.
     """
 
     SPLITS = ("train", "eval", "calibration")
@@ -57,14 +64,40 @@ class TrainingData:
         }
         self._features: Dict[str, Dict[str, np.ndarray]] = {}
 
-    def _stream(self, split: str, shuffle: bool) -> tf.data.Dataset:
-        config = self.config
-        options = tfxio.TensorFlowDatasetOptions(
-            batch_size=config.batch_size, shuffle=shuffle, shuffle_seed=config.seed, num_epochs=1
+    def files(self, split: str) -> List[str]:
+        """The split's files, sorted: every reader sees its rows in the same order."""
+        return sorted(f for pattern in self._files[split] for f in tf.io.gfile.glob(pattern))
+
+    def _rows(self, split: str) -> tf.data.Dataset:
+        """The split's transformed features, one row per element, in file order."""
+        files = self.files(split)
+        if not files:
+            raise ValueError(f"no transformed examples for split {split!r}: {self._files[split]}")
+        compression = "GZIP" if all(f.endswith(".gz") for f in files) else ""
+        spec = self.tft_output.transformed_feature_spec()
+        return (
+            tf.data.TFRecordDataset(files, compression, num_parallel_reads=min(len(files), 4))
+            .batch(PARSE_BATCH)
+            .map(lambda records: tf.io.parse_example(records, spec), tf.data.AUTOTUNE)
+            .unbatch()
         )
-        return self.fn_args.data_accessor.tf_dataset_factory(
-            self._files[split], options, self.tft_output.transformed_metadata.schema
-        )
+
+    def _stream(self, split: str, shuffle: bool, keep=None) -> tf.data.Dataset:
+        """Batches read from the split's files, never the whole split in memory.
+
+        Rows are kept (`keep`), then shuffled within `shuffle_buffer` rows with
+        the config's seed, then batched: a split that fits the buffer comes in
+        the same order, epoch after epoch, as from memory (`dataset`).
+        """
+        rows = self._rows(split)
+        if keep is not None:
+            one_row = lambda f: tf.nest.map_structure(lambda t: t[None], f)  # noqa: E731
+            rows = rows.filter(lambda f: keep(one_row(f))[0])
+        if shuffle:
+            rows = rows.shuffle(
+                self.config.shuffle_buffer, seed=self.config.seed, reshuffle_each_iteration=True
+            )
+        return rows.batch(self.config.batch_size)
 
     def has(self, split: str) -> bool:
         """Whether the transformed examples hold `split` (the calibration split is optional)."""
@@ -78,6 +111,8 @@ class TrainingData:
             raise ValueError(f"split={split!r} is invalid; allowed: one of {self.SPLITS}.")
         if split not in self._features:
             batches = list(self._stream(split, shuffle=False).as_numpy_iterator())
+            if not batches:
+                raise ValueError(f"split {split!r} has no rows: {self._files[split]}")
             self._features[split] = {
                 key: np.concatenate([batch[key] for batch in batches]) for key in batches[0]
             }
@@ -96,15 +131,7 @@ class TrainingData:
         ops); rows where it is False are left out.
         """
         if not self.config.cache_data:
-            dataset = self._stream(split, shuffle)
-            if keep is not None:  # filtered row by row, so no batch is left empty
-                one_row = lambda f: tf.nest.map_structure(lambda t: t[None], f)  # noqa: E731
-                dataset = (
-                    dataset.unbatch()
-                    .filter(lambda f: keep(one_row(f))[0])
-                    .batch(self.config.batch_size)
-                )
-            return dataset.map(to_model).prefetch(tf.data.AUTOTUNE)
+            return self._stream(split, shuffle, keep).map(to_model).prefetch(tf.data.AUTOTUNE)
         features = self.features(split)
         if keep is not None:
             rows = np.asarray(keep(features))
