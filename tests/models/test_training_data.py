@@ -56,7 +56,7 @@ def data(examples, **config) -> TrainingData:
 
 def epochs(dataset, count: int = 2) -> list:
     """The `row` of every example, batch by batch, over `count` passes."""
-    return [[batch["row"][:, 0].tolist() for batch in dataset] for _ in range(count)]
+    return [[batch["row"][:, 0].numpy().tolist() for batch in dataset] for _ in range(count)]
 
 
 def as_is(features):
