@@ -7,7 +7,7 @@ optional calibration split sits beside them in the same Transform output.
 from __future__ import annotations
 
 import os
-from typing import Callable, Dict, List
+from typing import Callable, Dict
 
 import numpy as np
 import tensorflow as tf
@@ -64,13 +64,12 @@ class TrainingData:
         }
         self._features: Dict[str, Dict[str, np.ndarray]] = {}
 
-    def files(self, split: str) -> List[str]:
-        """The split's files, sorted: every reader sees its rows in the same order."""
-        return sorted(f for pattern in self._files[split] for f in tf.io.gfile.glob(pattern))
+    def _parsed(self, split: str) -> tf.data.Dataset:
+        """The split's transformed features in batches of PARSE_BATCH rows, in file order.
 
-    def _rows(self, split: str) -> tf.data.Dataset:
-        """The split's transformed features, one row per element, in file order."""
-        files = self.files(split)
+        The files are sorted, so every reader sees the rows in the same order.
+        """
+        files = sorted(f for pattern in self._files[split] for f in tf.io.gfile.glob(pattern))
         if not files:
             raise ValueError(f"no transformed examples for split {split!r}: {self._files[split]}")
         compression = "GZIP" if all(f.endswith(".gz") for f in files) else ""
@@ -79,7 +78,6 @@ class TrainingData:
             tf.data.TFRecordDataset(files, compression, num_parallel_reads=min(len(files), 4))
             .batch(PARSE_BATCH)
             .map(lambda records: tf.io.parse_example(records, spec), tf.data.AUTOTUNE)
-            .unbatch()
         )
 
     def _stream(self, split: str, shuffle: bool, keep=None) -> tf.data.Dataset:
@@ -89,7 +87,7 @@ class TrainingData:
         the config's seed, then batched: a split that fits the buffer comes in
         the same order, epoch after epoch, as from memory (`dataset`).
         """
-        rows = self._rows(split)
+        rows = self._parsed(split).unbatch()
         if keep is not None:
             one_row = lambda f: tf.nest.map_structure(lambda t: t[None], f)  # noqa: E731
             rows = rows.filter(lambda f: keep(one_row(f))[0])
@@ -110,7 +108,7 @@ class TrainingData:
         if split not in self.SPLITS:
             raise ValueError(f"split={split!r} is invalid; allowed: one of {self.SPLITS}.")
         if split not in self._features:
-            batches = list(self._stream(split, shuffle=False).as_numpy_iterator())
+            batches = list(self._parsed(split).as_numpy_iterator())
             if not batches:
                 raise ValueError(f"split {split!r} has no rows: {self._files[split]}")
             self._features[split] = {
