@@ -35,6 +35,23 @@ def _check(condition: bool, name: str, value, allowed: str) -> None:
         raise ValueError(f"{name}={value!r} is invalid; allowed: {allowed}.")
 
 
+def _replica_rows(batch):
+    """(first, end, global batch) of this replica's rows in the global batch, when
+    training on several replicas; None otherwise.
+
+    Each replica holds its consecutive slice of a global batch (tf.data's
+    rebatching), and the seed generator's state is the same on all of them:
+    drawing the global batch's noise and keeping these rows gives every example
+    the draw it gets when one worker trains on the whole batch.
+    """
+    context = tf.distribute.get_replica_context()
+    if context is None or context.num_replicas_in_sync == 1:
+        return None
+    sizes = context.all_gather(tf.reshape(tf.cast(batch, tf.int32), [1]), axis=0)
+    first = tf.reduce_sum(sizes[: context.replica_id_in_sync_group])
+    return first, first + tf.cast(batch, tf.int32), tf.reduce_sum(sizes)
+
+
 class InitialState(keras.layers.Layer):
     """Base class: a strategy's deterministic part plus optional additive noise.
 
@@ -139,11 +156,16 @@ class InitialState(keras.layers.Layer):
         """Unit noise shaped like `like`: stateful in training, per-row seeded otherwise."""
         shape = ops.shape(like)
         if training or seed is None:
+            rows = _replica_rows(shape[0])
+            if rows is not None:  # draw the global batch's noise, keep this replica's rows
+                shape = (rows[2], shape[1])
             if kind == "gaussian":
-                return keras.random.normal(shape, seed=self.seed_generator, dtype=like.dtype)
-            return keras.random.uniform(
-                shape, -1.0, 1.0, seed=self.seed_generator, dtype=like.dtype
-            )
+                noise = keras.random.normal(shape, seed=self.seed_generator, dtype=like.dtype)
+            else:
+                noise = keras.random.uniform(
+                    shape, -1.0, 1.0, seed=self.seed_generator, dtype=like.dtype
+                )
+            return noise if rows is None else noise[rows[0] : rows[1]]
         seed = tf.reshape(tf.cast(seed, tf.int64), [-1])
         if kind == "gaussian":
             return stateless_random.normal(seed, self.total_size, salt)

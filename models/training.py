@@ -41,6 +41,8 @@ import tensorflow_transform as tft
 from tfx import v1 as tfx
 
 from tfx_seqgen.errors import InvalidTrainingConfig
+from tfx_seqgen.models import cluster
+from tfx_seqgen.models.distributed_fit import DistributedFit
 from tfx_seqgen.models.free_running import FreeRunning, SampleCrps
 from tfx_seqgen.models.training_config import MAX_STEPS_PER_EXECUTION, TrainingConfig
 
@@ -118,6 +120,22 @@ def fit(
     """
     main_phase = epochs is None  # later phases (LCD's free-running one) set their own rates
     epochs = epochs or config.epochs
+    decayed = None
+    if config.decay_epochs and main_phase:
+        decayed = lambda epoch: decayed_learning_rate(  # noqa: E731
+            config.learning_rate, epoch, epochs, config.decay_epochs
+        )
+    if multi_worker():
+        return DistributedFit(model).fit(
+            train,
+            evaluation,
+            epochs,
+            name,
+            learning_rate=decayed,
+            stop_at_accuracy=config.stop_at_accuracy,
+            log_dir=os.path.join(fn_args.model_run_dir, phase),
+            checkpoint_dir=os.path.join(checkpoint_root(config, fn_args), phase or "main"),
+        )
     set_steps_per_execution(model, steps_per_execution(config, train, evaluation))
     # Keras cannot know a tf.data pipeline's length before the first epoch ends
     # and warns that it "ran out of data"; one pass per epoch is what we want.
@@ -128,10 +146,7 @@ def fit(
     ]
     if config.stop_at_accuracy is not None:
         callbacks.append(StopAtAccuracy(config.stop_at_accuracy))
-    if config.decay_epochs and main_phase:
-        decayed = lambda epoch: decayed_learning_rate(  # noqa: E731
-            config.learning_rate, epoch, epochs, config.decay_epochs
-        )
+    if decayed is not None:
         callbacks.append(keras.callbacks.LearningRateScheduler(decayed))
     backup = os.path.join(config.backup_dir, phase) if config.backup_dir else None
     if backup:
@@ -148,6 +163,17 @@ def fit(
     if backup:
         history.history = epoch_logs(os.path.join(backup, "history.csv"))
     return history
+
+
+def multi_worker() -> bool:
+    """Whether training runs under a strategy spanning several workers (models.cluster)."""
+    return isinstance(tf.distribute.get_strategy(), tf.distribute.MultiWorkerMirroredStrategy)
+
+
+def checkpoint_root(config: TrainingConfig, fn_args) -> str:
+    """Where multi-worker training keeps its epoch-end checkpoints: `backup_dir`, or
+    the model_run directory, which a group of workers started again shares."""
+    return config.backup_dir or os.path.join(fn_args.model_run_dir, "checkpoints")
 
 
 def allowed_steps_per_execution(train: tf.data.Dataset, evaluation: tf.data.Dataset) -> list:
@@ -224,18 +250,32 @@ def free_running(model, config: TrainingConfig, steps: int, wrapper=FreeRunning,
     return free
 
 
+def training_settings(custom_config) -> dict:
+    """The Trainer's custom_config without the keys TFX's Vertex AI Trainer reads
+    (`ai_platform_*`: the job, region and worker pools), which reach run_fn too."""
+    return {k: v for k, v in dict(custom_config or {}).items() if not k.startswith("ai_platform_")}
+
+
 def run_fn(fn_args: tfx.components.FnArgs, task) -> None:
     """Trains `task`'s model as fn_args.custom_config says, then writes its SavedModel.
 
     `task` is a tasks.Task (its `training_config`, `train` and `export`);
     the Trainer reaches this through tasks.trainer_module.run_fn.
     """
-    config = task.training_config(dict(fn_args.custom_config or {}))
+    config = task.training_config(training_settings(fn_args.custom_config))
+    worker = cluster.from_environment()  # before TensorFlow reads TF_CONFIG
     keras.utils.set_random_seed(config.seed)
     tft_output = tft.TFTransformOutput(fn_args.transform_output)
-    model, history = task.train(fn_args, tft_output, config)
-    os.makedirs(fn_args.serving_model_dir, exist_ok=True)
-    task.export(model, tft_output, fn_args.serving_model_dir, config)
+    if worker is None:
+        model, history = task.train(fn_args, tft_output, config)
+        os.makedirs(fn_args.serving_model_dir, exist_ok=True)
+        task.export(model, tft_output, fn_args.serving_model_dir, config)
+    else:
+        strategy = cluster.connect(worker, config.peer_timeout)
+        with strategy.scope():
+            model, history = task.train(fn_args, tft_output, config)
+        export = lambda path: task.export(model, tft_output, path, config)  # noqa: E731
+        cluster.export_once(strategy, worker.is_chief, export, fn_args.serving_model_dir)
     _log.info(
         "%s model (%s initial state) trained for %d epochs; exported to %s",
         config.task,

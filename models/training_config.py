@@ -20,6 +20,7 @@ from tfx_seqgen.schema import Schema, flag, integer, number, text
 # more than 32 `get_next` calls of one iterator in one traced function.
 MAX_STEPS_PER_EXECUTION = 32
 MAX_SAMPLES = 1000
+MAX_LOCAL_WORKERS = 64
 
 
 class TrainingConfig(Schema):
@@ -71,6 +72,18 @@ class TrainingConfig(Schema):
     )
     steps_per_execution: int = integer(
         1, 1, MAX_STEPS_PER_EXECUTION, doc="training steps per call of Keras's train function"
+    )
+    workers: int = integer(
+        1,
+        1,
+        MAX_LOCAL_WORKERS,
+        doc="worker processes on this machine (MultiWorkerMirroredStrategy over loopback ports)",
+    )
+    worker_restarts: int = integer(
+        2, 0, doc="times the local workers are started again after one fails"
+    )
+    peer_timeout: int = integer(
+        300, 1, doc="seconds a worker waits for the others to join before it gives up"
     )
     backup_dir: str | None = text(
         None, "None or a directory path", "keep each epoch's state there and resume from it"
