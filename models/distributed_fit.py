@@ -184,13 +184,13 @@ class DistributedFit:
         if training:
             variables = model.trainable_variables
             gradients = tape.gradient(mean, variables)
-            pairs = [(g, v) for g, v in zip(gradients, variables) if g is not None]
+            pairs = [(g, v) for g, v in zip(gradients, variables, strict=True) if g is not None]
             summed = context.all_reduce(SUM, [g for g, _ in pairs])
             if self.clip_norm:
                 summed, _ = tf.clip_by_global_norm(summed, self.clip_norm)
             # The optimizer sums over replicas again: hand it each replica's share.
             shares = [g / context.num_replicas_in_sync for g in summed]
-            model.optimizer.apply_gradients(zip(shares, [v for _, v in pairs]))
+            model.optimizer.apply_gradients(zip(shares, [v for _, v in pairs], strict=True))
         return sums
 
     def _step(self, dataset, training: bool):
@@ -251,9 +251,11 @@ class DistributedFit:
             _log.info(
                 "%s: resumed after epoch %d of %d from %s", name, start, epochs, checkpoint_dir
             )
-        stopped = stop_at_accuracy is not None and history.get("val_accuracy", [0.0])[-1:] >= [
-            stop_at_accuracy
-        ]
+
+        def reached(accuracies: list) -> bool:  # the paper's ART rule, as StopAtAccuracy
+            return stop_at_accuracy is not None and accuracies[-1:] >= [stop_at_accuracy]
+
+        stopped = reached(history.get("val_accuracy", []))
         for epoch in range(start, epochs):
             if stopped:
                 break
@@ -274,9 +276,7 @@ class DistributedFit:
                             tf.summary.scalar(f"epoch_{key.removeprefix('val_')}", value, epoch)
             metrics = ", ".join(f"{k}={v:.5g}" for k, v in sorted(logs.items()))
             _log.info("%s epoch %d/%d: %s", name, epoch + 1, epochs, metrics)
-            stopped = (
-                stop_at_accuracy is not None and logs.get("val_accuracy", 0) >= stop_at_accuracy
-            )
+            stopped = reached(history.get("val_accuracy", []))
         for writer in writers.values():
             writer.close()
         result = keras.callbacks.History()
