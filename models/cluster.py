@@ -20,12 +20,11 @@ import uuid
 from dataclasses import dataclass
 from typing import Callable, Dict, List, Mapping
 
-from tfx_seqgen.errors import InvalidTrainingConfig
+from tfx_seqgen.errors import EXIT_PEERS_UNREACHABLE, InvalidTrainingConfig
 
 _log = logging.getLogger(__name__)
 
 TRAINING_JOBS = ("chief", "worker")  # the jobs MultiWorkerMirroredStrategy trains with
-EXIT_PEERS_UNREACHABLE = 75  # EX_TEMPFAIL: the launcher may start the group again
 
 
 class InvalidClusterConfig(InvalidTrainingConfig):

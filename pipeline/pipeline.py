@@ -9,6 +9,7 @@ from ml_metadata.proto import metadata_store_pb2
 from tfx import v1 as tfx
 
 from tfx_seqgen import tasks
+from tfx_seqgen.components.local_workers import WorkersTrainer
 from tfx_seqgen.components.pusher import ServingPusher
 from tfx_seqgen.pipeline.configs import baseline_params
 from tfx_seqgen.tasks import trainer_module
@@ -79,7 +80,7 @@ def create_pipeline(
     )
     eval_config = record.eval_config(evaluation_params, example_gen.dataset)
     trainer, baseline_trainer = (
-        tfx.components.Trainer(
+        WorkersTrainer(
             run_fn=RUN_FN,
             examples=transform.outputs["transformed_examples"],
             transform_graph=transform.outputs["transform_graph"],
