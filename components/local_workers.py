@@ -9,7 +9,7 @@ TFX's GenericExecutor.
 
 It supervises the group: each worker logs to `<model_run>/workers/worker-<i>.log`
 (its pid beside it), the chief's epoch lines are repeated here as progress,
-and when a worker dies (killed, out of memory, or peers unreachable) all are
+and when a worker dies (killed by a signal: lost, out of memory, or its peers unreachable) all are
 stopped and started again, up to `worker_restarts` times; training resumes
 from the last epoch-end checkpoint. A worker that fails with an error of its
 own (a bad config, a bug) is not restarted: its error is raised here with
@@ -38,8 +38,6 @@ from tfx.dsl.components.base import executor_spec
 from tfx.types import artifact_utils, standard_component_specs
 from tfx.utils import json_utils
 from tfx.v1.components import Trainer
-
-from tfx_seqgen.errors import EXIT_PEERS_UNREACHABLE
 
 _log = logging.getLogger(__name__)
 
@@ -146,9 +144,10 @@ class _Group:
 
 
 def restartable(code: int) -> bool:
-    """A worker killed by a signal or unable to reach its peers: the group may try again.
-    Any other failure is the worker's own error, which a restart would repeat."""
-    return code < 0 or code == EXIT_PEERS_UNREACHABLE
+    """A worker killed by a signal (lost, out of memory, or ended by its watchdog when
+    its peers were unreachable): the group may try again. Any other failure is the
+    worker's own error, which a restart would repeat."""
+    return code < 0
 
 
 class LocalWorkersExecutor(trainer_executor.GenericExecutor):
@@ -208,7 +207,7 @@ class LocalWorkersExecutor(trainer_executor.GenericExecutor):
                 index,
                 workers,
                 code,
-                f"signal {-code}" if code < 0 else "peers unreachable",
+                f"signal {-code}",
                 "starting the group again from its last checkpoint"
                 if attempt < restarts
                 else "no restarts left",

@@ -14,13 +14,13 @@ from __future__ import annotations
 import json
 import logging
 import os
+import subprocess
 import sys
-import threading
 import uuid
 from dataclasses import dataclass
 from typing import Callable, Dict, List, Mapping
 
-from tfx_seqgen.errors import EXIT_PEERS_UNREACHABLE, InvalidTrainingConfig
+from tfx_seqgen.errors import InvalidTrainingConfig
 
 _log = logging.getLogger(__name__)
 
@@ -125,36 +125,43 @@ def from_environment(environ: Mapping[str, str] = os.environ) -> Cluster | None:
     return cluster if cluster.size > 1 else None
 
 
-def _give_up(cluster: Cluster, timeout: float) -> None:
+# Runs beside a connecting worker: TensorFlow waits for peers in C++ holding
+# Python's lock, so no thread of the worker's own could act on a deadline.
+_WATCHDOG = """
+import os, sys, time
+parent, timeout, message = int(sys.argv[1]), float(sys.argv[2]), sys.argv[3]
+time.sleep(timeout)
+if os.getppid() == parent:
+    print(message, file=sys.stderr, flush=True)
+    os.kill(parent, 9)
+"""
+
+
+def connect(cluster: Cluster, timeout: float):
+    """MultiWorkerMirroredStrategy for `cluster`, once every worker has answered.
+
+    The strategy reads TF_CONFIG itself. If the peers have not all joined and
+    passed one collective within `timeout` seconds, a watchdog process prints
+    a message naming this worker and ends it (SIGKILL: the local launcher may
+    then start the group again).
+    """
+    import tensorflow as tf
+
     peers = [a for tasks in cluster.jobs.values() for a in tasks]
     message = (
         f"Trainer {cluster.name}: the other workers were not reachable within {timeout:g} s "
         f"(cluster {peers}). Check that all {cluster.size} workers started and their ports "
         "are free, or raise peer_timeout in the Trainer's config."
     )
-    _log.error(message)
-    print(message, file=sys.stderr, flush=True)
-    # The wait is inside TensorFlow's C++ runtime: no exception can interrupt it.
-    os._exit(EXIT_PEERS_UNREACHABLE)
-
-
-def connect(cluster: Cluster, timeout: float):
-    """MultiWorkerMirroredStrategy for `cluster`, once every worker has answered.
-
-    The strategy reads TF_CONFIG itself. A watchdog ends the process with a
-    message naming this worker if the peers have not all joined and passed
-    one collective within `timeout` seconds.
-    """
-    import tensorflow as tf
-
-    watchdog = threading.Timer(timeout, _give_up, (cluster, timeout))
-    watchdog.daemon = True
-    watchdog.start()
+    watchdog = subprocess.Popen(
+        [sys.executable, "-c", _WATCHDOG, str(os.getpid()), str(timeout), message]
+    )
     try:
         strategy = tf.distribute.MultiWorkerMirroredStrategy()
         barrier(strategy)
     finally:
-        watchdog.cancel()
+        watchdog.kill()
+        watchdog.wait()
     _log.info("Trainer %s: connected, %d replicas", cluster.name, strategy.num_replicas_in_sync)
     return strategy
 

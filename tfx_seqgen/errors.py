@@ -37,8 +37,3 @@ class ServingError(RuntimeError):
         self.code = code
         self.message = message
         super().__init__(f"{address} says {code.name}: {message}")
-
-
-# A Trainer worker that could not reach its peers within peer_timeout exits with
-# this code (EX_TEMPFAIL): the local launcher may start the group again.
-EXIT_PEERS_UNREACHABLE = 75
