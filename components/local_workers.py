@@ -9,9 +9,10 @@ TFX's GenericExecutor.
 
 It supervises the group: each worker logs to `<model_run>/workers/worker-<i>.log`
 (its pid beside it), the chief's epoch lines are repeated here as progress,
-and when a worker dies (killed by a signal: lost, out of memory, or its peers unreachable) all are
-stopped and started again, up to `worker_restarts` times; training resumes
-from the last epoch-end checkpoint. A worker that fails with an error of its
+and when a worker dies of a signal (killed, out of memory, or ended by its
+watchdog when its peers were unreachable) all are stopped and started
+again, up to `worker_restarts` times; training resumes from the last
+epoch-end checkpoint. A worker that fails with an error of its
 own (a bad config, a bug) is not restarted: its error is raised here with
 the end of its log.
 

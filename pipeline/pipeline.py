@@ -59,6 +59,7 @@ def create_pipeline(
     metadata_connection_config: metadata_store_pb2.ConnectionConfig | None = None,
     beam_pipeline_args: List[str] | None = None,
     enable_cache: bool = True,
+    vertex_training: Dict[str, Any] | None = None,
 ) -> tfx.dsl.Pipeline:
     """Data generator -> StatisticsGen -> SchemaGen -> ExampleValidator ->
     Transform -> Trainer (contextual) and BaselineTrainer (h0 = 0) ->
@@ -68,6 +69,10 @@ def create_pipeline(
     the contextual Trainer's custom_config (the baseline's defaults to the
     same with strategy "zero") and `evaluation_params` the blessing's
     thresholds (the task's evaluation defaults, see tasks/<task>/evaluation.py).
+    With `vertex_training` (TFX's Vertex AI Trainer keys, see
+    pipeline.kubeflow.vertex_training) both Trainers run as Vertex AI custom
+    jobs whose replicas train together; otherwise on this machine, on
+    `workers` local processes (components.local_workers).
     All are checked here, so a bad value fails before any component runs. A
     blessed model is pushed to `<serving_dir>/<task>/<version>/` (default
     serving_dir: `<pipeline_root>/serving`), where TF Serving can poll for it.
@@ -79,13 +84,16 @@ def create_pipeline(
         task, data_params
     )
     eval_config = record.eval_config(evaluation_params, example_gen.dataset)
+    trainer_class = WorkersTrainer
+    if vertex_training:
+        trainer_class = tfx.extensions.google_cloud_ai_platform.Trainer
     trainer, baseline_trainer = (
-        WorkersTrainer(
+        trainer_class(
             run_fn=RUN_FN,
             examples=transform.outputs["transformed_examples"],
             transform_graph=transform.outputs["transform_graph"],
             schema=schema_gen.outputs["schema"],
-            custom_config=params,
+            custom_config={**params, **(vertex_training or {})},
         ).with_id(component_id)
         for component_id, params in (
             ("Trainer", training_params),

@@ -125,6 +125,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     compile_kfp.add_argument("--output", help="default: seqgen-TASK-CONFIG.json")
     compile_kfp.add_argument("--serving-dir", help="default: PIPELINE_ROOT/serving")
+    compile_kfp.add_argument(
+        "--vertex-replicas",
+        type=int,
+        help="train on this many Vertex AI machines together (MultiWorkerMirroredStrategy); "
+        "needs --vertex-project and --vertex-region",
+    )
+    compile_kfp.add_argument("--vertex-project", help="the GCP project of the training jobs")
+    compile_kfp.add_argument("--vertex-region", help="e.g. us-central1")
+    compile_kfp.add_argument(
+        "--vertex-machine-type", default="n1-standard-4", help="default: n1-standard-4"
+    )
     _overrides(compile_kfp)
     add_commands(commands)
     parser.add_argument(
@@ -216,6 +227,24 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _vertex(args: argparse.Namespace) -> dict | None:
+    """The Vertex AI training settings the flags give, or None (train in the Trainer's pod)."""
+    given = [args.vertex_replicas, args.vertex_project, args.vertex_region]
+    if not any(given):
+        return None
+    if not all(given):
+        raise SystemExit(
+            "seqgen compile-kubeflow: --vertex-replicas, --vertex-project and --vertex-region "
+            "go together; give all three."
+        )
+    return {
+        "project": args.vertex_project,
+        "region": args.vertex_region,
+        "replicas": args.vertex_replicas,
+        "machine_type": args.vertex_machine_type,
+    }
+
+
 def _compile_kubeflow(args: argparse.Namespace) -> int:
     _check(args)
     from tfx_seqgen.pipeline import kubeflow  # imports TFX
@@ -231,6 +260,7 @@ def _compile_kubeflow(args: argparse.Namespace) -> int:
         data_overrides=dict(args.data),
         training_overrides=_nest(args.train),
         evaluation_overrides=dict(args.eval),
+        vertex=_vertex(args),
     )
     print(f"Compiled the {args.task} pipeline for Kubeflow Pipelines v2: {path}")
     return 0

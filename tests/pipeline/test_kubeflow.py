@@ -187,3 +187,49 @@ def test_kfp_loads_the_compiled_pipeline_as_a_component_of_another(compiled, tmp
             args[args.index("--executor_class_path") + 1]
             == class_paths(spec)[name.removesuffix("_executor")]
         )
+
+
+def test_vertex_training_runs_the_trainers_on_worker_pools_run_fn_accepts(tmp_path):
+    path = kubeflow.compile_pipeline(
+        "lcd",
+        "demo",
+        "gs://example-bucket/seqgen",
+        IMAGE,
+        str(tmp_path / "pipeline.json"),
+        vertex={"project": "example", "region": "us-central1", "replicas": 3},
+    )
+    with open(path) as f:
+        spec = json_format.ParseDict(json.load(f)["pipelineSpec"], pipeline_spec_pb2.PipelineSpec())
+    paths = class_paths(spec)
+    vertex_executor = "tfx.extensions.google_cloud_ai_platform.trainer.executor.GenericExecutor"
+    assert paths["Trainer"] == paths["BaselineTrainer"] == vertex_executor
+    from tfx_seqgen import tasks
+    from tfx_seqgen.models import training
+
+    for node in ("Trainer", "BaselineTrainer"):
+        inputs = spec.components[spec.root.dag.tasks[node].component_ref.name].input_definitions
+        assert "custom_config" in inputs.parameters
+        constant = spec.root.dag.tasks[node].inputs.parameters["custom_config"]
+        custom_config = json.loads(constant.runtime_value.constant.string_value)
+        job = custom_config["ai_platform_training_args"]
+        assert job["project"] == "example"
+        assert custom_config["ai_platform_vertex_region"] == "us-central1"
+        pools = job["job_spec"]["worker_pool_specs"]
+        assert [p["replica_count"] for p in pools] == [1, 2]  # the chief, then 2 workers
+        assert {p["container_spec"]["image_uri"] for p in pools} == {IMAGE}
+        # What each replica's run_fn reads: the job's keys left out, the rest valid.
+        config = tasks.get("lcd").training_config(training.training_settings(custom_config))
+        assert config.workers == 1 and config.epochs > 0
+
+
+def test_vertex_training_with_local_workers_is_refused(tmp_path):
+    with pytest.raises(ValueError, match="workers=2 starts processes on one machine"):
+        kubeflow.compile_pipeline(
+            "lcd",
+            "demo",
+            "gs://b/seqgen",
+            IMAGE,
+            str(tmp_path / "p.json"),
+            training_overrides={"workers": 2},
+            vertex={"project": "p", "region": "r", "replicas": 2},
+        )
