@@ -126,10 +126,17 @@ class TrainingData:
         """Batches of `to_model(features)`, one pass.
 
         `keep(features)` maps a batch of features to a bool per row (TensorFlow
-        ops); rows where it is False are left out.
+        ops); rows where it is False are left out. The train split stops after
+        `steps_per_epoch` batches, when the config sets it.
         """
+        batches = self._batches(split, shuffle, to_model, keep)
+        if split == "train" and self.config.steps_per_epoch is not None:
+            batches = batches.take(self.config.steps_per_epoch)
+        return batches.prefetch(tf.data.AUTOTUNE)
+
+    def _batches(self, split: str, shuffle: bool, to_model: Callable, keep) -> tf.data.Dataset:
         if not self.config.cache_data:
-            return self._stream(split, shuffle, keep).map(to_model).prefetch(tf.data.AUTOTUNE)
+            return self._stream(split, shuffle, keep).map(to_model)
         features = self.features(split)
         if keep is not None:
             rows = np.asarray(keep(features))
@@ -144,5 +151,4 @@ class TrainingData:
             order.batch(self.config.batch_size)
             .map(gather, num_parallel_calls=tf.data.AUTOTUNE)
             .map(to_model)
-            .prefetch(tf.data.AUTOTUNE)
         )

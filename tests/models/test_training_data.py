@@ -107,3 +107,14 @@ def test_a_split_without_files_is_named(examples, tmp_path):
     examples.eval_files = [str(tmp_path / "Split-missing" / "*")]
     with pytest.raises(ValueError, match="no transformed examples for split 'eval'"):
         data(examples, cache_data=False).dataset("eval", False, as_is)
+
+
+@pytest.mark.parametrize("cache_data", [True, False])
+def test_steps_per_epoch_caps_training_batches_not_eval(examples, cache_data):
+    full = epochs(data(examples, cache_data=cache_data).dataset("train", True, as_is))
+    capped_data = data(examples, cache_data=cache_data, steps_per_epoch=3)
+    capped = epochs(capped_data.dataset("train", True, as_is))
+    # Each epoch takes the first 3 batches of that epoch's shuffle.
+    assert capped == [epoch[:3] for epoch in full]
+    assert capped[0] != capped[1]
+    assert len(sum(epochs(capped_data.dataset("eval", False, as_is), 1)[0], [])) == 50
