@@ -51,6 +51,28 @@ def statistics_path(run, split: str = "train") -> str:
     return os.path.join(uri, f"Split-{split}", "FeatureStats.pb")
 
 
+def epoch_metrics(log_dir: str) -> List[dict]:
+    """The per-epoch metrics Keras's TensorBoard callback (or the multi-worker loop)
+    wrote under `log_dir`: rows of split ("train" / "validation"), epoch (from 1),
+    metric, value."""
+    rows = []
+    for split in ("train", "validation"):
+        for path in glob.glob(os.path.join(log_dir, split, "events.out.tfevents.*")):
+            for record in tf.data.TFRecordDataset(path):
+                event = tf.compat.v1.Event.FromString(record.numpy())
+                for value in event.summary.value:
+                    if value.tag.startswith("epoch_") and value.tag != "epoch_learning_rate":
+                        rows.append(
+                            {
+                                "split": split,
+                                "epoch": event.step + 1,
+                                "metric": value.tag.removeprefix("epoch_"),
+                                "value": float(tf.make_ndarray(value.tensor)),
+                            }
+                        )
+    return rows
+
+
 def training_curves(run) -> pd.DataFrame:
     """Per-epoch metrics of both Trainers from their TensorBoard logs.
 
@@ -59,21 +81,7 @@ def training_curves(run) -> pd.DataFrame:
     rows = []
     for node_id in TRAINERS:
         uri = run_summary.output_of(run.components, node_id, "model_run").uri
-        for split in ("train", "validation"):
-            for path in glob.glob(os.path.join(uri, split, "events.out.tfevents.*")):
-                for record in tf.data.TFRecordDataset(path):
-                    event = tf.compat.v1.Event.FromString(record.numpy())
-                    for value in event.summary.value:
-                        if value.tag.startswith("epoch_") and value.tag != "epoch_learning_rate":
-                            rows.append(
-                                {
-                                    "model": MODEL_NAMES[node_id],
-                                    "split": split,
-                                    "epoch": event.step + 1,
-                                    "metric": value.tag.removeprefix("epoch_"),
-                                    "value": float(tf.make_ndarray(value.tensor)),
-                                }
-                            )
+        rows += [{"model": MODEL_NAMES[node_id], **row} for row in epoch_metrics(uri)]
     return pd.DataFrame(rows, columns=["model", "split", "epoch", "metric", "value"])
 
 

@@ -1,0 +1,158 @@
+"""The Trainer on one worker against two local workers, side by side in one run.
+
+For each task the data half of its demo pipeline runs once; then the
+contextual Trainer alone (TFX's partial run) trains from the same
+transformed data on one worker (Keras's fit, the default path) and on two
+local worker processes (`workers: 2`: MultiWorkerMirroredStrategy and the
+distributed loop, which runs without XLA). ART's default compiles its steps
+with XLA, so ART also trains on one worker with `jit_compile: false`, to
+separate the cost of XLA from that of distribution.
+
+Per row: the Trainer's wall seconds (the workers' start included), the
+median training seconds of an epoch after the first (which traces), the
+training steps per second that gives, the final train and eval losses (and
+ART's eval accuracy), and the largest relative difference of any epoch's
+train or eval loss from the one-worker fit's. On 2 cores the point is
+correctness and overhead, not speed: two workers share the cores one
+worker uses alone.
+
+Epochs are cut to keep the run short (`--lcd-epochs`, `--art-epochs`).
+
+    python -m benchmarks.multi_worker    # -> benchmarks/results/multi_worker.{json,md}
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import json
+import math
+import os
+import shutil
+import statistics
+import time
+from typing import List
+
+from benchmarks import provenance
+
+OUT = os.path.join("benchmarks", "results")
+CASES = {
+    "lcd": [("1 worker, fit", {}), ("2 workers", {"workers": 2})],
+    "art": [
+        ("1 worker, fit (XLA)", {}),
+        ("1 worker, fit, no XLA", {"jit_compile": False}),
+        ("2 workers (no XLA)", {"workers": 2}),
+    ],
+}
+
+
+def _train_rows(run) -> int:
+    import tensorflow as tf
+
+    from tfx_seqgen.pipeline import run_summary
+
+    uri = run_summary.output_of(run.components, "Transform", "transformed_examples").uri
+    files = glob.glob(os.path.join(uri, "Split-train", "*"))
+    return int(tf.data.TFRecordDataset(files, "GZIP").reduce(0, lambda n, _: n + 1))
+
+
+def _curves(run) -> dict:
+    """{(phase, split, metric): [value per epoch]} of the contextual Trainer."""
+    from tfx_seqgen.pipeline import run_summary, run_views
+
+    uri = run_summary.output_of(run.components, "Trainer", "model_run").uri
+    curves = {}
+    for phase in ("main", "free_running"):
+        rows = run_views.epoch_metrics(uri if phase == "main" else os.path.join(uri, phase))
+        for row in sorted(rows, key=lambda r: r["epoch"]):
+            curves.setdefault(f"{phase}/{row['split']}/{row['metric']}", []).append(row["value"])
+    return curves
+
+
+def measure(task: str, root: str, epochs: dict) -> List[dict]:
+    from tfx_seqgen.pipeline import configs, local_runs
+
+    data = local_runs.run(task, "demo", root, to_component="Transform")
+    rows_per_epoch = _train_rows(data)
+    results, reference = [], None
+    for label, overrides in CASES[task]:
+        settings = {**epochs, **overrides}
+        print(f"{task}: {label} ({settings}) ...", flush=True)
+        began = time.perf_counter()
+        run = local_runs.run(
+            task, "demo", root, training_overrides=settings, to_component="Trainer"
+        )
+        seconds = time.perf_counter() - began
+        curves = _curves(run)
+        reference = reference or curves
+        losses = [k for k in curves if k.endswith("/loss")]
+        worst = max(
+            abs(a - b) / abs(b)
+            for key in losses
+            for a, b in zip(curves[key], reference[key], strict=True)
+        )
+        epoch_seconds = curves["main/train/train_seconds"][1:] or curves["main/train/train_seconds"]
+        median = statistics.median(epoch_seconds)
+        batch = configs.resolve(task, "demo", None, settings)[1]["batch_size"]
+        results.append(
+            {
+                "task": task,
+                "case": label,
+                "settings": settings,
+                "trainer_seconds": seconds,
+                "epoch_seconds": median,
+                "steps_per_second": math.ceil(rows_per_epoch / batch) / median,
+                "train_rows": rows_per_epoch,
+                "train_loss": curves["main/train/loss"][-1],
+                "eval_loss": curves["main/validation/loss"][-1],
+                "eval_accuracy": (curves.get("main/validation/accuracy") or [None])[-1],
+                "max_loss_difference": worst,
+                **provenance.stamp(),
+            }
+        )
+        print(table(results[-1:]).splitlines()[-1], flush=True)
+    return results
+
+
+def table(rows: List[dict]) -> str:
+    lines = [
+        "| task | Trainer | Trainer s | s per epoch | steps/s | train loss | eval loss "
+        "| eval accuracy | largest loss difference from 1 worker |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        accuracy = "" if r["eval_accuracy"] is None else f"{r['eval_accuracy']:.4f}"
+        lines.append(
+            f"| {r['task']} | {r['case']} | {r['trainer_seconds']:.0f} | {r['epoch_seconds']:.2f}"
+            f" | {r['steps_per_second']:.1f} | {r['train_loss']:.5g} | {r['eval_loss']:.5g}"
+            f" | {accuracy} | {r['max_loss_difference']:.1e} |"
+        )
+    return "\n".join(lines)
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tasks", nargs="+", default=list(CASES), choices=list(CASES))
+    parser.add_argument("--lcd-epochs", type=int, default=5, help="teacher-forced; 2 free-running")
+    parser.add_argument("--art-epochs", type=int, default=4)
+    parser.add_argument("--out", default=OUT)
+    args = parser.parse_args(argv)
+    epochs = {
+        "lcd": {"epochs": args.lcd_epochs, "rollout_epochs": 2},
+        "art": {"epochs": args.art_epochs},
+    }
+    os.makedirs(args.out, exist_ok=True)
+    rows: List[dict] = []
+    for task in args.tasks:
+        root = os.path.join("runs", f"benchmark-multi-worker-{task}")
+        shutil.rmtree(root, ignore_errors=True)  # no cached Trainer
+        rows += measure(task, root, epochs[task])
+        with open(os.path.join(args.out, "multi_worker.json"), "w") as f:
+            json.dump(rows, f, indent=1)
+    with open(os.path.join(args.out, "multi_worker.md"), "w") as f:
+        f.write(f"# {__doc__.splitlines()[0]} (benchmarks/multi_worker.py)\n\n{table(rows)}\n")
+    print(table(rows))
+
+
+if __name__ == "__main__":
+    main()
