@@ -12,7 +12,9 @@ Per row: the Trainer's wall seconds (the workers' start included), the
 median training seconds of an epoch after the first (which traces), the
 training steps per second that gives, the final train and eval losses (and
 ART's eval accuracy), and the largest relative difference of any epoch's
-train or eval loss from the one-worker fit's. On 2 cores the point is
+train or eval loss (both phases for LCD) from the case it is compared
+with, in the first epoch and in any: two workers against one worker's fit
+with the same compilation (no XLA). On 2 cores the point is
 correctness and overhead, not speed: two workers share the cores one
 worker uses alone.
 
@@ -36,12 +38,13 @@ from typing import List
 from benchmarks import provenance
 
 OUT = os.path.join("benchmarks", "results")
+# (case, Trainer settings, the case whose loss curves it is compared with)
 CASES = {
-    "lcd": [("1 worker, fit", {}), ("2 workers", {"workers": 2})],
+    "lcd": [("1 worker, fit", {}, None), ("2 workers", {"workers": 2}, "1 worker, fit")],
     "art": [
-        ("1 worker, fit (XLA)", {}),
-        ("1 worker, fit, no XLA", {"jit_compile": False}),
-        ("2 workers (no XLA)", {"workers": 2}),
+        ("1 worker, fit (XLA)", {}, None),
+        ("1 worker, fit, no XLA", {"jit_compile": False}, "1 worker, fit (XLA)"),
+        ("2 workers (no XLA)", {"workers": 2}, "1 worker, fit, no XLA"),
     ],
 }
 
@@ -74,8 +77,8 @@ def measure(task: str, root: str, epochs: dict) -> List[dict]:
 
     data = local_runs.run(task, "demo", root, to_component="Transform")
     rows_per_epoch = _train_rows(data)
-    results, reference = [], None
-    for label, overrides in CASES[task]:
+    results, curves_of = [], {}
+    for label, overrides, compared_with in CASES[task]:
         settings = {**epochs, **overrides}
         print(f"{task}: {label} ({settings}) ...", flush=True)
         began = time.perf_counter()
@@ -83,14 +86,17 @@ def measure(task: str, root: str, epochs: dict) -> List[dict]:
             task, "demo", root, training_overrides=settings, to_component="Trainer"
         )
         seconds = time.perf_counter() - began
-        curves = _curves(run)
-        reference = reference or curves
-        losses = [k for k in curves if k.endswith("/loss")]
-        worst = max(
-            abs(a - b) / abs(b)
-            for key in losses
-            for a, b in zip(curves[key], reference[key], strict=True)
-        )
+        curves = curves_of[label] = _curves(run)
+        reference = curves_of.get(compared_with)
+        worst = first = None
+        if reference is not None:
+            losses = [k for k in curves if k.endswith("/loss")]
+            differences = {
+                key: [abs(a - b) / abs(b) for a, b in zip(curves[key], reference[key], strict=True)]
+                for key in losses
+            }
+            worst = max(max(d) for d in differences.values())
+            first = max(d[0] for d in differences.values())
         epoch_seconds = curves["main/train/train_seconds"][1:] or curves["main/train/train_seconds"]
         median = statistics.median(epoch_seconds)
         batch = configs.resolve(task, "demo", None, settings)[1]["batch_size"]
@@ -106,7 +112,10 @@ def measure(task: str, root: str, epochs: dict) -> List[dict]:
                 "train_loss": curves["main/train/loss"][-1],
                 "eval_loss": curves["main/validation/loss"][-1],
                 "eval_accuracy": (curves.get("main/validation/accuracy") or [None])[-1],
+                "compared_with": compared_with,
+                "first_epoch_loss_difference": first,
                 "max_loss_difference": worst,
+                "curves": curves,
                 **provenance.stamp(),
             }
         )
@@ -117,15 +126,21 @@ def measure(task: str, root: str, epochs: dict) -> List[dict]:
 def table(rows: List[dict]) -> str:
     lines = [
         "| task | Trainer | Trainer s | s per epoch | steps/s | train loss | eval loss "
-        "| eval accuracy | largest loss difference from 1 worker |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| eval accuracy | compared with | loss difference, first epoch | largest |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         accuracy = "" if r["eval_accuracy"] is None else f"{r['eval_accuracy']:.4f}"
+        compared = r["compared_with"] or ""
+        first, worst = (
+            ("", "")
+            if r["max_loss_difference"] is None
+            else (f"{r['first_epoch_loss_difference']:.1e}", f"{r['max_loss_difference']:.1e}")
+        )
         lines.append(
             f"| {r['task']} | {r['case']} | {r['trainer_seconds']:.0f} | {r['epoch_seconds']:.2f}"
             f" | {r['steps_per_second']:.1f} | {r['train_loss']:.5g} | {r['eval_loss']:.5g}"
-            f" | {accuracy} | {r['max_loss_difference']:.1e} |"
+            f" | {accuracy} | {compared} | {first} | {worst} |"
         )
     return "\n".join(lines)
 
@@ -142,12 +157,16 @@ def main(argv=None) -> None:
         "art": {"epochs": args.art_epochs},
     }
     os.makedirs(args.out, exist_ok=True)
+    path = os.path.join(args.out, "multi_worker.json")
     rows: List[dict] = []
+    if os.path.exists(path):  # the other tasks' rows stay
+        with open(path) as f:
+            rows = [r for r in json.load(f) if r["task"] not in args.tasks]
     for task in args.tasks:
         root = os.path.join("runs", f"benchmark-multi-worker-{task}")
         shutil.rmtree(root, ignore_errors=True)  # no cached Trainer
         rows += measure(task, root, epochs[task])
-        with open(os.path.join(args.out, "multi_worker.json"), "w") as f:
+        with open(path, "w") as f:
             json.dump(rows, f, indent=1)
     with open(os.path.join(args.out, "multi_worker.md"), "w") as f:
         f.write(f"# {__doc__.splitlines()[0]} (benchmarks/multi_worker.py)\n\n{table(rows)}\n")

@@ -12,6 +12,7 @@ second and its peak resident memory (VmHWM). `cache_data: false` streams;
 `--memory-up-to` records, as it grows with them.
 
     python -m benchmarks.streaming_memory --transform-run runs/benchmark-multi-worker-lcd
+    python -m benchmarks.streaming_memory --transform-run ROOT --quick   # 20,000 and 40,000
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from typing import List
 from benchmarks import provenance
 
 SIZES = [1_000_000, 3_000_000, 10_000_000, 30_000_000]
-SHARD = 1_000_000
+QUICK_SIZES = [20_000, 40_000]
 OUT = os.path.join("benchmarks", "results")
 
 
@@ -44,11 +45,11 @@ def transformed_split(run_root: str, split: str) -> List[str]:
     return files
 
 
-def write_records(source: List[str], folder: str, rows: int) -> None:
-    """`rows` records, `source`'s repeated, in gzipped shards of SHARD; kept if already there."""
+def write_records(source: List[str], folder: str, rows: int, shard: int) -> None:
+    """`rows` records, `source`'s repeated, in gzipped files of `shard`; kept if already there."""
     import tensorflow as tf
 
-    shards = -(-rows // SHARD)
+    shards = -(-rows // shard)
     done = os.path.join(folder, "DONE")
     if os.path.exists(done):
         return
@@ -56,12 +57,12 @@ def write_records(source: List[str], folder: str, rows: int) -> None:
     os.makedirs(folder)
     records = tf.data.TFRecordDataset(source, "GZIP").repeat()
     for index in range(shards):
-        count = min(SHARD, rows - index * SHARD)
+        count = min(shard, rows - index * shard)
         path = os.path.join(folder, f"transformed_examples-{index:05d}-of-{shards:05d}.gz")
         tf.data.experimental.TFRecordWriter(path, "GZIP").write(
-            records.skip(index * SHARD).take(count)
+            records.skip(index * shard).take(count)
         )
-        print(f"  wrote {min(rows, (index + 1) * SHARD):,} of {rows:,} records", flush=True)
+        print(f"  wrote {min(rows, (index + 1) * shard):,} of {rows:,} records", flush=True)
     open(done, "w").close()
 
 
@@ -116,7 +117,8 @@ def table(rows: List[dict]) -> str:
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--transform-run", help="a pipeline root holding an LCD Transform output")
-    parser.add_argument("--sizes", type=int, nargs="+", default=SIZES)
+    parser.add_argument("--sizes", type=int, nargs="+", help=f"records (default {SIZES})")
+    parser.add_argument("--quick", action="store_true", help=f"records {QUICK_SIZES}")
     parser.add_argument("--memory-up-to", type=int, default=3_000_000)
     parser.add_argument("--data-dir", default=os.path.join("runs", "benchmark-streaming-records"))
     parser.add_argument("--out", default=OUT)
@@ -135,10 +137,12 @@ def main(argv=None) -> None:
     )[-1]
     os.makedirs(args.out, exist_ok=True)
     rows: List[dict] = []
-    for size in args.sizes:
+    sizes = args.sizes or (QUICK_SIZES if args.quick else SIZES)
+    shard = 10_000 if args.quick else 1_000_000
+    for size in sizes:
         folder = os.path.join(args.data_dir, str(size))
         print(f"{size:,} records:", flush=True)
-        write_records(source, folder, size)
+        write_records(source, folder, size, shard)
         modes = [False] + ([True] if size <= args.memory_up_to else [])
         for cache in modes:
             result = measure(folder, eval_files, transform_dir, cache)

@@ -21,6 +21,7 @@ LONGEST_FILES_FIRST = [
     "test_packaging.py",
     "test_serving_e2e.py",
     "test_pipeline_e2e.py",
+    "test_multi_worker_e2e.py",
     "test_multi_processing_e2e.py",
     "test_evaluator_e2e.py",
     "test_cli.py",

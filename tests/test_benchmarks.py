@@ -302,3 +302,27 @@ def test_fresh_clone_reads_the_counts_of_pytests_last_summary_line():
     log = "collected 600 items\n...\n=== 541 passed, 36 skipped, 2 warnings in 931.20s ==="
     assert pytest_counts(log) == {"passed": 541, "skipped": 36, "warnings": 2}
     assert pytest_counts("ERROR: no tests ran") == {}
+
+
+def test_streaming_memory_passes_over_every_record(lcd_run, tmp_path):
+    run_root = lcd_run.pipeline_root
+    benchmark(
+        "benchmarks.streaming_memory",
+        "--quick",
+        "--transform-run",
+        run_root,
+        "--data-dir",
+        str(tmp_path / "records"),
+        "--out",
+        str(tmp_path),
+    )
+    rows = json.loads((tmp_path / "streaming_memory.json").read_text())
+    # Both sizes, streamed and from memory: every record in one pass each.
+    assert [(r["rows"], r["input"]) for r in rows] == [
+        (20_000, "streamed"),
+        (20_000, "in memory"),
+        (40_000, "streamed"),
+        (40_000, "in memory"),
+    ]
+    assert all(r["peak_mb"] > 100 and r["seconds"] > 0 for r in rows)
+    assert "| 40,000 | in memory |" in (tmp_path / "streaming_memory.md").read_text()
