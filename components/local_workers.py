@@ -23,6 +23,8 @@ host TF_CONFIG names: run it on a machine whose ports are not open to others.
 from __future__ import annotations
 
 import base64
+import ctypes
+import ctypes.util
 import json
 import logging
 import os
@@ -45,6 +47,7 @@ _log = logging.getLogger(__name__)
 EXECUTOR = f"{trainer_executor.GenericExecutor.__module__}.GenericExecutor"
 POLL_SECONDS = 0.5
 STOP_GRACE_SECONDS = 10
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
 def free_ports(count: int) -> List[int]:
@@ -61,6 +64,16 @@ def free_ports(count: int) -> List[int]:
 
 def _encoded(text: str) -> str:
     return base64.b64encode(text.encode()).decode()
+
+
+def _end_with_parent() -> None:
+    """In a worker before it starts: Linux kills it when the launcher dies, however the
+    launcher dies (no worker is left training, or waiting for its peers, alone)."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):  # not Linux: the launcher's own clean-up only
+        pass
 
 
 def tail(path: str, lines: int = 15) -> str:
@@ -101,6 +114,7 @@ class _Group:
                         stdout=out,
                         stderr=subprocess.STDOUT,
                         start_new_session=True,
+                        preexec_fn=_end_with_parent,
                     )
                 )
             with open(f"{log[: -len('.log')]}.pid", "w") as f:
