@@ -72,6 +72,33 @@ def _curves(run) -> dict:
     return curves
 
 
+def differences(curves: dict, reference: dict | None) -> tuple:
+    """(first, largest) relative difference of the loss curves from `reference`'s:
+    in the first teacher-forced epoch, and in any epoch of either phase."""
+    if reference is None:
+        return None, None
+    relative = {
+        key: [abs(a - b) / abs(b) for a, b in zip(curves[key], reference[key], strict=True)]
+        for key in curves
+        if key.endswith("/loss")
+    }
+    first = max(values[0] for key, values in relative.items() if key.startswith("main/"))
+    return first, max(max(values) for values in relative.values())
+
+
+def render(path: str) -> List[dict]:
+    """The results file's rows with their differences computed again from the curves."""
+    with open(path) as f:
+        rows = json.load(f)
+    curves = {(r["task"], r["case"]): r["curves"] for r in rows}
+    for r in rows:
+        reference = curves.get((r["task"], r["compared_with"]))
+        r["first_epoch_loss_difference"], r["max_loss_difference"] = differences(
+            r["curves"], reference
+        )
+    return rows
+
+
 def measure(task: str, root: str, epochs: dict) -> List[dict]:
     from tfx_seqgen.pipeline import configs, local_runs
 
@@ -87,16 +114,7 @@ def measure(task: str, root: str, epochs: dict) -> List[dict]:
         )
         seconds = time.perf_counter() - began
         curves = curves_of[label] = _curves(run)
-        reference = curves_of.get(compared_with)
-        worst = first = None
-        if reference is not None:
-            losses = [k for k in curves if k.endswith("/loss")]
-            differences = {
-                key: [abs(a - b) / abs(b) for a, b in zip(curves[key], reference[key], strict=True)]
-                for key in losses
-            }
-            worst = max(max(d) for d in differences.values())
-            first = max(d[0] for d in differences.values())
+        first, worst = differences(curves, curves_of.get(compared_with))
         epoch_seconds = curves["main/train/train_seconds"][1:] or curves["main/train/train_seconds"]
         median = statistics.median(epoch_seconds)
         batch = configs.resolve(task, "demo", None, settings)[1]["batch_size"]
@@ -151,6 +169,9 @@ def main(argv=None) -> None:
     parser.add_argument("--lcd-epochs", type=int, default=5, help="teacher-forced; 2 free-running")
     parser.add_argument("--art-epochs", type=int, default=4)
     parser.add_argument("--out", default=OUT)
+    parser.add_argument(
+        "--render", action="store_true", help="recompute the table from the results file's curves"
+    )
     args = parser.parse_args(argv)
     epochs = {
         "lcd": {"epochs": args.lcd_epochs, "rollout_epochs": 2},
@@ -160,14 +181,15 @@ def main(argv=None) -> None:
     path = os.path.join(args.out, "multi_worker.json")
     rows: List[dict] = []
     if os.path.exists(path):  # the other tasks' rows stay
-        with open(path) as f:
-            rows = [r for r in json.load(f) if r["task"] not in args.tasks]
-    for task in args.tasks:
+        rows = [r for r in render(path) if args.render or r["task"] not in args.tasks]
+    for task in [] if args.render else args.tasks:
         root = os.path.join("runs", f"benchmark-multi-worker-{task}")
         shutil.rmtree(root, ignore_errors=True)  # no cached Trainer
         rows += measure(task, root, epochs[task])
         with open(path, "w") as f:
             json.dump(rows, f, indent=1)
+    with open(path, "w") as f:
+        json.dump(rows, f, indent=1)
     with open(os.path.join(args.out, "multi_worker.md"), "w") as f:
         f.write(f"# {__doc__.splitlines()[0]} (benchmarks/multi_worker.py)\n\n{table(rows)}\n")
     print(table(rows))
