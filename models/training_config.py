@@ -64,6 +64,11 @@ class TrainingConfig(Schema):
     )
     calibrate_band: bool = flag(False, "fit the sampled band out of sample (LCD)")
     cache_data: bool = flag(True, "hold the transformed splits in memory (False: stream them)")
+    cache_max_rows: int = integer(
+        2_000_000,
+        1,
+        doc="with cache_data, a split of more rows streams instead (an LCD row held: about 1.4 KB)",
+    )
     shuffle_buffer: int = integer(
         100_000, 1, doc="rows a streamed split is shuffled within (cache_data: false)"
     )

@@ -12,6 +12,7 @@ from typing import Callable, Dict
 import numpy as np
 import tensorflow as tf
 import tensorflow_transform as tft
+from absl import logging
 from tfx import v1 as tfx
 
 from tfx_seqgen.models.training_config import TrainingConfig
@@ -36,11 +37,12 @@ class TrainingData:
 
     With `config.cache_data` each split is read once through the Trainer's
     data accessor and kept in memory as NumPy arrays (the paper's LCD and ART
-    splits take a few MB); every epoch then shuffles row indices with the
-    config's seed and gathers whole batches, so no epoch waits on parsing
-    files. Without it each epoch streams the files through a shuffle buffer of
-    `shuffle_buffer` rows, for splits too large to hold; a split that fits the
-    buffer then comes in the same batches as from memory.
+    splits take a few MB; at most `cache_max_rows` rows); every epoch then
+    shuffles row indices with the config's seed and gathers whole batches, so
+    no epoch waits on parsing files. Without it each epoch streams the files
+    through a shuffle buffer of `shuffle_buffer` rows, for splits too large to
+    hold (so does a split of more than `cache_max_rows` rows, with a warning);
+    a split that fits the buffer then comes in the same batches as from memory.
 
     The files are read with tf.data directly (sorted, parsed with the
     transform's feature spec), not through TFX's data accessor, whose reader
@@ -103,18 +105,36 @@ class TrainingData:
             tf.io.gfile.glob(pattern) for pattern in self._files[split]
         )
 
-    def features(self, split: str) -> Dict[str, np.ndarray]:
-        """A split's transformed features, all rows, in file order (read once)."""
+    def features(self, split: str) -> Dict[str, np.ndarray] | None:
+        """A split's transformed features, all rows, in file order (read once).
+
+        None when the split has more than `cache_max_rows` rows: reading stops
+        there, and the split streams instead of filling the Trainer's memory.
+        """
         if split not in self.SPLITS:
             raise ValueError(f"split={split!r} is invalid; allowed: one of {self.SPLITS}.")
         if split not in self._features:
-            batches = list(self._parsed(split).as_numpy_iterator())
-            if not batches:
-                raise ValueError(f"split {split!r} has no rows: {self._files[split]}")
-            self._features[split] = {
-                key: np.concatenate([batch[key] for batch in batches]) for key in batches[0]
-            }
+            self._features[split] = self._read_up_to(split, self.config.cache_max_rows)
         return self._features[split]
+
+    def _read_up_to(self, split: str, limit: int) -> Dict[str, np.ndarray] | None:
+        batches, rows = [], 0
+        for batch in self._parsed(split).as_numpy_iterator():
+            rows += len(next(iter(batch.values())))
+            if rows > limit:
+                logging.warning(
+                    "Split %r has more than cache_max_rows=%d rows: it streams through a "
+                    "shuffle buffer of %d rows instead of being held in memory (raise "
+                    "cache_max_rows to hold it, or set cache_data=false to stream at once).",
+                    split,
+                    limit,
+                    self.config.shuffle_buffer,
+                )
+                return None
+            batches.append(batch)
+        if not batches:
+            raise ValueError(f"split {split!r} has no rows: {self._files[split]}")
+        return {key: np.concatenate([batch[key] for batch in batches]) for key in batches[0]}
 
     def dataset(
         self,
@@ -135,9 +155,9 @@ class TrainingData:
         return batches.prefetch(tf.data.AUTOTUNE)
 
     def _batches(self, split: str, shuffle: bool, to_model: Callable, keep) -> tf.data.Dataset:
-        if not self.config.cache_data:
+        features = self.features(split) if self.config.cache_data else None
+        if features is None:
             return self._stream(split, shuffle, keep).map(to_model)
-        features = self.features(split)
         if keep is not None:
             rows = np.asarray(keep(features))
             features = {key: value[rows] for key, value in features.items()}

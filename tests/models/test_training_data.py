@@ -118,3 +118,20 @@ def test_steps_per_epoch_caps_training_batches_not_eval(examples, cache_data):
     assert capped == [epoch[:3] for epoch in full]
     assert capped[0] != capped[1]
     assert len(sum(epochs(capped_data.dataset("eval", False, as_is), 1)[0], [])) == 50
+
+
+def test_a_split_over_cache_max_rows_streams_and_one_at_the_limit_is_held(examples, caplog):
+    # A buffer of 10 rows orders the split differently from a whole-split shuffle,
+    # so the order tells which path the batches came from.
+    def first_epoch(**config):
+        return epochs(data(examples, shuffle_buffer=10, **config).dataset("train", True, as_is), 1)
+
+    held, streamed = first_epoch(cache_data=True), first_epoch(cache_data=False)
+    assert held != streamed
+    assert first_epoch(cache_data=True, cache_max_rows=300) == held
+    assert first_epoch(cache_data=True, cache_max_rows=299) == streamed
+    assert "more than cache_max_rows=299 rows" in caplog.text
+    # The eval split (50 rows) stays in memory under the same limit.
+    limited = data(examples, cache_data=True, cache_max_rows=299)
+    assert limited.features("eval")["row"][:, 0].tolist() == list(range(1000, 1050))
+    assert limited.features("train") is None
