@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, ClassVar, Dict, Tuple
 
 from pydantic import model_validator
 
-from tfx_seqgen.schema import Schema, fraction, number
+from tfx_seqgen.schema import Schema, fraction, number, text
 
 if TYPE_CHECKING:
     import tensorflow_model_analysis as tfma
@@ -74,6 +74,19 @@ class Blessing(Schema):
     min_improvement: float = number(
         0.0, doc="relative margin by which the headline must beat the baseline's (0: any win)"
     )
+    eval_sample_per_slice: int | None = text(
+        None,
+        "None or an integer at least 1",
+        "score at most this many eval examples per slice value, a seeded sample that keeps"
+        " every slice (None: the whole eval split)",
+    )
+
+    @model_validator(mode="after")
+    def _sample_at_least_one(self) -> Blessing:
+        size = self.eval_sample_per_slice
+        if size is not None and (isinstance(size, bool) or size < 1):
+            raise self.refuse("eval_sample_per_slice", size, "None or an integer at least 1")
+        return self
 
 
 class BandBlessing(Blessing):

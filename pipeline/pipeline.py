@@ -9,6 +9,7 @@ from ml_metadata.proto import metadata_store_pb2
 from tfx import v1 as tfx
 
 from tfx_seqgen import tasks
+from tfx_seqgen.components.eval_sample import EvalSample, slice_features
 from tfx_seqgen.components.local_workers import WorkersTrainer
 from tfx_seqgen.components.pusher import ServingPusher
 from tfx_seqgen.pipeline.configs import baseline_params
@@ -100,8 +101,17 @@ def create_pipeline(
             ("BaselineTrainer", baseline),
         )
     )
+    eval_examples, eval_sample = example_gen.outputs["examples"], None
+    per_slice = record.evaluation_params(evaluation_params)["eval_sample_per_slice"]
+    if per_slice is not None:
+        eval_sample = EvalSample(
+            examples=eval_examples,
+            per_slice=per_slice,
+            slice_features=slice_features(eval_config),
+        )
+        eval_examples = eval_sample.outputs["sampled_examples"]
     evaluator = tfx.components.Evaluator(
-        examples=example_gen.outputs["examples"],
+        examples=eval_examples,
         model=trainer.outputs["model"],
         baseline_model=baseline_trainer.outputs["model"],
         schema=schema_gen.outputs["schema"],
@@ -133,6 +143,7 @@ def create_pipeline(
             transform,
             trainer,
             baseline_trainer,
+            *([eval_sample] if eval_sample else []),
             evaluator,
             pusher,
         ],

@@ -163,3 +163,34 @@ def test_a_band_outside_the_coverage_bounds_is_not_pushed_and_one_inside_is(lcd_
     assert states["Trainer"] == states["BaselineTrainer"] == "cached"
     assert local_runs.evaluation(wide).ok
     assert local_runs.pushed_to(wide) is not None
+
+
+@pytest.mark.e2e
+def test_a_sampled_eval_split_scores_every_period_on_its_sample(lcd_run, tmp_path):
+    """`lcd_run`'s models scored on 3 of each period's 10 eval sequences; nothing retrains."""
+    tiny = TINY_RUNS["lcd"]
+    run = run_after(
+        lcd_run,
+        "lcd",
+        tmp_path,
+        evaluation_overrides={**tiny["evaluation_overrides"], "eval_sample_per_slice": 3},
+    )
+    states = {c.node_id: c.state for c in run.components}
+    assert states["Trainer"] == states["BaselineTrainer"] == "cached"
+    assert states["EvalSample"] == states["Evaluator"] == "executed"
+    sample = read_examples(
+        os.path.join(output_of(run.components, "EvalSample", "sampled_examples").uri, "Split-eval")
+    )
+    periods = sorted(e.features.feature["period"].float_list.value[0] for e in sample)
+    assert periods == [1.0] * 3 + [2.0] * 3 + [3.0] * 3 + [4.0] * 3
+    result = local_runs.evaluation(run)
+    assert {r.slice_name for r in result.rows} - {"overall"} == {
+        f"period={p}" for p in (1.0, 2.0, 3.0, 4.0)
+    }
+    overall = {r.metric: r for r in result.rows if r.slice_name == "overall"}
+    for node_id, side in (("Trainer", "candidate"), ("BaselineTrainer", "baseline")):
+        expected = metrics_by_hand("lcd", local_runs.model_dir(run, node_id), sample)
+        for metric, value in expected.items():
+            np.testing.assert_allclose(
+                getattr(overall[metric], side), value, rtol=1e-3, atol=1e-7, err_msg=metric
+            )
