@@ -29,6 +29,7 @@ must divide both the training and the eval batch counts of an epoch (see
 from __future__ import annotations
 
 import csv
+import json
 import logging
 import os
 import time
@@ -152,7 +153,11 @@ def fit(
     if backup:
         os.makedirs(backup, exist_ok=True)
         if not model.built:  # BackupAndRestore restores into built weights
-            model(next(iter(train))[0])
+            model(next(iter(evaluation))[0])  # an eval batch: a training one reshuffles
+        # Each epoch's shuffle is the next iterator's: one drawn per finished
+        # epoch puts the resumed epochs on the orders an uninterrupted run has.
+        for _ in range(finished_epochs(os.path.join(backup, "state"))):
+            iter(train)
         callbacks += [
             keras.callbacks.BackupAndRestore(os.path.join(backup, "state")),
             keras.callbacks.CSVLogger(os.path.join(backup, "history.csv"), append=True),
@@ -163,6 +168,15 @@ def fit(
     if backup:
         history.history = epoch_logs(os.path.join(backup, "history.csv"))
     return history
+
+
+def finished_epochs(state_dir: str) -> int:
+    """The epochs Keras's BackupAndRestore saved in `state_dir` (0 when it saved none)."""
+    path = os.path.join(state_dir, "training_metadata.json")
+    if not os.path.exists(path):
+        return 0
+    with open(path) as f:
+        return int(json.load(f)["epoch"])
 
 
 def multi_worker() -> bool:
