@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, ClassVar, Dict, Tuple
 
 from pydantic import model_validator
 
-from tfx_seqgen.schema import Schema, fraction, number, text
+from tfx_seqgen.schema import Schema, fraction, integer, number
 
 if TYPE_CHECKING:
     import tensorflow_model_analysis as tfma
@@ -74,19 +74,13 @@ class Blessing(Schema):
     min_improvement: float = number(
         0.0, doc="relative margin by which the headline must beat the baseline's (0: any win)"
     )
-    eval_sample_per_slice: int | None = text(
+    eval_sample_per_slice: int | None = integer(
         None,
-        "None or an integer at least 1",
-        "score at most this many eval examples per slice value, a seeded sample that keeps"
-        " every slice (None: the whole eval split)",
+        1,
+        doc="score at most this many eval examples per slice value, a seeded sample that"
+        " keeps every slice (None: the whole eval split)",
+        optional=True,
     )
-
-    @model_validator(mode="after")
-    def _sample_at_least_one(self) -> Blessing:
-        size = self.eval_sample_per_slice
-        if size is not None and (isinstance(size, bool) or size < 1):
-            raise self.refuse("eval_sample_per_slice", size, "None or an integer at least 1")
-        return self
 
 
 class BandBlessing(Blessing):

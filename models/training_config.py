@@ -72,10 +72,11 @@ class TrainingConfig(Schema):
     shuffle_buffer: int = integer(
         100_000, 1, doc="rows a streamed split is shuffled within (cache_data: false)"
     )
-    steps_per_epoch: int | None = text(
+    steps_per_epoch: int | None = integer(
         None,
-        "None or an integer at least 1",
-        "train on at most this many batches per epoch, the first of its shuffle (None: all)",
+        1,
+        doc="train on at most this many batches per epoch, the first of its shuffle (None: all)",
+        optional=True,
     )
     jit_compile: bool | None = text(
         None, "None (the cell's measured choice), true or false", "XLA-compile the steps"
@@ -98,13 +99,6 @@ class TrainingConfig(Schema):
     backup_dir: str | None = text(
         None, "None or a directory path", "keep each epoch's state there and resume from it"
     )
-
-    @model_validator(mode="after")
-    def _steps_at_least_one(self) -> TrainingConfig:
-        steps = self.steps_per_epoch
-        if steps is not None and (isinstance(steps, bool) or steps < 1):
-            raise self.refuse("steps_per_epoch", steps, "None or an integer at least 1")
-        return self
 
     @model_validator(mode="after")
     def _accuracy_at_most_one(self) -> TrainingConfig:

@@ -81,10 +81,14 @@ def _field(default: Any, rule: str, doc: str, **constraints: Any) -> Any:
     return Field(default, description=doc, json_schema_extra={"allowed": rule}, **constraints)
 
 
-def integer(default: Any, minimum: int, maximum: int | None = None, doc: str = "") -> Any:
-    """An int field in [minimum, maximum]; bools and floats are refused."""
+def integer(
+    default: Any, minimum: int, maximum: int | None = None, doc: str = "", optional: bool = False
+) -> Any:
+    """An int field in [minimum, maximum]; bools and floats are refused. An `optional`
+    one (typed `int | None`) also takes None."""
     upper = "" if maximum is None else f" and at most {maximum}"
-    return _field(default, f"an integer at least {minimum}{upper}", doc, ge=minimum, le=maximum)
+    rule = ("None or " if optional else "") + f"an integer at least {minimum}{upper}"
+    return _field(default, rule, doc, ge=minimum, le=maximum)
 
 
 def number(default: Any, positive: bool = False, doc: str = "", rule: str = "") -> Any:
