@@ -12,7 +12,7 @@ second and its peak resident memory (VmHWM). `cache_data: false` streams;
 `--memory-up-to` records, as it grows with them.
 
     python -m benchmarks.streaming_memory --transform-run runs/benchmark-multi-worker-lcd
-    python -m benchmarks.streaming_memory --transform-run ROOT --quick   # 20,000 and 40,000
+    python -m benchmarks.streaming_memory --transform-run ROOT --quick   # 20,000 records
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from typing import List
 from benchmarks import provenance
 
 SIZES = [1_000_000, 3_000_000, 10_000_000, 30_000_000]
-QUICK_SIZES = [20_000, 40_000]
+QUICK_SIZES = [20_000]
 OUT = os.path.join("benchmarks", "results")
 
 

@@ -14,7 +14,7 @@ import time
 import numpy as np
 import pytest
 
-from tests.conftest import TINY_RUNS
+from tests.conftest import TINY_RUNS, run_after
 from tfx_seqgen.pipeline import local_runs, run_views
 
 # One worker's fit and two workers' loop sum in different orders (Keras's
@@ -43,14 +43,17 @@ def test_two_workers_one_killed_end_as_one_worker(lcd_run, tmp_path):
     root, killed, stop = str(tmp_path), {}, threading.Event()
     killer = threading.Thread(target=kill_once_trained_an_epoch, args=(root, killed, stop))
     killer.start()
-    settings = dict(TINY_RUNS["lcd"])
-    settings["training_overrides"] = {**settings["training_overrides"], "workers": 2}
+    training = {**TINY_RUNS["lcd"]["training_overrides"], "workers": 2}
     try:
-        run = local_runs.run("lcd", "demo", root, **settings)
+        # The data come from lcd_run's cache; the baseline trains on one worker.
+        run = run_after(
+            lcd_run, "lcd", root, training_overrides=training, baseline_overrides={"workers": 1}
+        )
     finally:
         stop.set()
         killer.join()
-    assert {c.node_id: c.state for c in run.components}["Trainer"] == "executed"
+    states = {c.node_id: c.state for c in run.components}
+    assert states["Transform"] == "cached" and states["Trainer"] == "executed"
     assert "log" in killed, "the Trainer finished before a checkpoint was seen"
     with open(killed["log"]) as f:
         log = f.read()
