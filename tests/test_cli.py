@@ -105,7 +105,7 @@ def test_bad_blessing_threshold_exits_2_naming_it(seqgen_here, tmp_path):
     assert result.returncode == 2
     assert (
         "min_accuracy=0.5 is invalid; allowed: one of the parameters min_improvement, "
-        "min_coverage, max_coverage, headline" in (result.stderr)
+        "eval_sample_per_slice, min_coverage, max_coverage, headline" in (result.stderr)
     )
     assert not os.path.exists(tmp_path / "runs")
 
