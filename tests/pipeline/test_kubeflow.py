@@ -233,3 +233,22 @@ def test_vertex_training_with_local_workers_is_refused(tmp_path):
             training_overrides={"workers": 2},
             vertex={"project": "p", "region": "r", "replicas": 2},
         )
+
+
+def test_the_eval_sample_compiles_between_the_data_and_the_evaluator(tmp_path):
+    path = kubeflow.compile_pipeline(
+        "lcd",
+        "demo",
+        "gs://example-bucket/seqgen",
+        IMAGE,
+        str(tmp_path / "pipeline.json"),
+        beam_args=BEAM_ARGS,
+        evaluation_overrides={"eval_sample_per_slice": 100},
+    )
+    with open(path) as f:
+        spec = json_format.ParseDict(json.load(f)["pipelineSpec"], pipeline_spec_pb2.PipelineSpec())
+    assert set(spec.root.dag.tasks) == NODES | {"LcdExampleGen", "EvalSample"}
+    assert class_paths(spec)["EvalSample"] == "tfx_seqgen.components.eval_sample.EvalSampleExecutor"
+    assert all(arg in containers(spec)["EvalSample"]["args"] for arg in BEAM_ARGS)
+    source = spec.root.dag.tasks["Evaluator"].inputs.artifacts["examples"].task_output_artifact
+    assert (source.producer_task, source.output_artifact_key) == ("EvalSample", "sampled_examples")
