@@ -34,8 +34,9 @@ NODES = {
 BEAM_COMPONENTS = {"StatisticsGen", "Transform", "Evaluator"}
 
 
-def compile_task(task: str, directory: pathlib.Path) -> tuple:
-    """(task, PipelineJob, PipelineSpec) of the task's demo pipeline compiled for Kubeflow."""
+def compile_task(task: str, directory: pathlib.Path, **options) -> tuple:
+    """(task, PipelineJob, PipelineSpec) of the task's demo pipeline compiled for Kubeflow;
+    `options` are compile_pipeline's (overrides)."""
     directory.mkdir(parents=True, exist_ok=True)
     path = kubeflow.compile_pipeline(
         task,
@@ -44,6 +45,7 @@ def compile_task(task: str, directory: pathlib.Path) -> tuple:
         IMAGE,
         str(directory / "pipeline.json"),
         beam_args=BEAM_ARGS,
+        **options,
     )
     with open(path) as f:
         text = f.read()
@@ -236,17 +238,7 @@ def test_vertex_training_with_local_workers_is_refused(tmp_path):
 
 
 def test_the_eval_sample_compiles_between_the_data_and_the_evaluator(tmp_path):
-    path = kubeflow.compile_pipeline(
-        "lcd",
-        "demo",
-        "gs://example-bucket/seqgen",
-        IMAGE,
-        str(tmp_path / "pipeline.json"),
-        beam_args=BEAM_ARGS,
-        evaluation_overrides={"eval_sample_per_slice": 100},
-    )
-    with open(path) as f:
-        spec = json_format.ParseDict(json.load(f)["pipelineSpec"], pipeline_spec_pb2.PipelineSpec())
+    _, _, spec = compile_task("lcd", tmp_path, evaluation_overrides={"eval_sample_per_slice": 100})
     assert set(spec.root.dag.tasks) == NODES | {"LcdExampleGen", "EvalSample"}
     assert class_paths(spec)["EvalSample"] == "tfx_seqgen.components.eval_sample.EvalSampleExecutor"
     assert all(arg in containers(spec)["EvalSample"]["args"] for arg in BEAM_ARGS)
