@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import time
 from typing import Dict, List
 
@@ -42,11 +43,15 @@ def run_one(dataset: str, seed: int, work: str, quick: bool) -> dict:
     training = {"seed": seed}
     if quick:
         training.update(epochs=2, eval_samples=20, model={"units": 8, "context_units": [4]})
+    # A fresh pipeline root: TFX's cache would otherwise reuse an earlier run's
+    # components, and the run's seconds would time nothing.
+    root = os.path.join(work, f"{dataset}-seed{seed}")
+    shutil.rmtree(root, ignore_errors=True)
     started = time.monotonic()
     run = local_runs.run(
         "sequences",
         "demo",
-        os.path.join(work, f"{dataset}-seed{seed}"),
+        root,
         data_overrides={"path": path, "seed": seed, **sequences_data.COLUMNS[dataset]},
         training_overrides=training,
         evaluation_overrides=EVALUATION,
