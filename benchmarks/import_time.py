@@ -51,7 +51,11 @@ def import_once(module: str, mode: str, empty_cache: str) -> tuple:
     prefix = ["-X", f"pycache_prefix={empty_cache}"] if mode == "source" else []
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
     cpu, start = _children_cpu(), time.monotonic()
-    subprocess.run([sys.executable, *prefix, "-c", f"import {module}"], check=True, env=env)
+    done = subprocess.run(
+        [sys.executable, *prefix, "-c", f"import {module}"], env=env, capture_output=True, text=True
+    )
+    if done.returncode:
+        sys.exit(f"importing {module} failed ({mode}):\n{done.stderr[-3000:]}")
     return _children_cpu() - cpu, time.monotonic() - start
 
 

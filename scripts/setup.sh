@@ -11,8 +11,8 @@ STAMP="$VENV/.seqgen-installed"
 # How the packages are installed, part of the stamp: a venv set up another way
 # is synced again. Bytecode is compiled at install time because Python only
 # reads .pyc files where PYTHONDONTWRITEBYTECODE is set (as on our CI machines):
-# without them every process compiles TensorFlow and TFX from source again, and
-# importing TFX took 37 s of CPU instead of 13.
+# without them every process compiles TensorFlow and TFX from source again:
+# `import tfx.v1` took 41.9 s of CPU instead of 15.7 (benchmarks/import_time.py).
 INSTALL_OPTIONS="--compile-bytecode"
 
 stamp() { { cat "$LOCK" setup.py; echo "$INSTALL_OPTIONS"; } | sha256sum; }
