@@ -19,9 +19,11 @@ COPY serving serving
 COPY tasks tasks
 
 # Install the package (not editable), holding every dependency to the
-# versions our tests ran with; the image already has most of them.
+# versions our tests ran with; the image already has most of them. Compiled
+# to bytecode here, once: otherwise every step's container compiles what uv
+# installed again when it first imports it (benchmarks/import_time.py).
 RUN python -m pip install --no-cache-dir uv==0.13.9 \
- && uv pip install --system --no-cache --constraint requirements/lock.txt . \
+ && uv pip install --system --no-cache --compile-bytecode --constraint requirements/lock.txt . \
  && cd / \
  && python -c "import tfx_seqgen.components.pusher, tfx_seqgen.tasks.lcd.component, tfx_seqgen.tasks.art.component, tfx_seqgen.tasks.trainer_module, tfx_seqgen.tasks.lcd.preprocessing, tfx_seqgen.tasks.art.preprocessing"
 
